@@ -107,7 +107,37 @@ export type DecisionResult =
   | { ok: true; request: ApprovalRequest }
   | { ok: false; status: 403 | 404 | 409; reason: string; request?: ApprovalRequest };
 
+/** What the privileged processor extracts from an intent span to open a request. */
+export interface OpenInput {
+  approvalId: string;
+  actionHash: string;
+  action: string;
+  resource: string;
+  reason: string;
+  context: Record<string, string>;
+  requester: string;
+  agent: string;
+  traceId: string;
+  spanId: string;
+  policy: ApprovalPolicySnapshot;
+}
+
 export interface ApprovalEngine {
+  /** Idempotent on approvalId: a retried or replayed intent span opens nothing twice. */
+  open(input: OpenInput): Promise<{ request: ApprovalRequest; created: boolean }>;
+  /**
+   * Consumes an approved request for exactly this action, once, inside its
+   * validity window. Refused (409) for another action hash, a second use, or a
+   * request that is not approved.
+   */
+  consume(id: string, actionHash: string, by?: Identity): Promise<DecisionResult>;
+  /** Records `executed`/`failed` from the action's own span. */
+  recordOutcome(id: string, outcome: { actionHash: string; status: 'executed' | 'failed'; detail: string }): Promise<void>;
+  /** A privileged span with no approval id, or a `flag` rule match. */
+  recordViolation(type: 'ungated' | 'flagged', data: Record<string, unknown>): Promise<void>;
+  /** Records where a channel posted the request (Slack channel + ts), to update it later. */
+  recordNotified(id: string, channel: string, ref: Record<string, string>): Promise<void>;
+  cancel(id: string, by: Identity, comment: string): Promise<DecisionResult>;
   get(id: string): ApprovalRequest | undefined;
   list(filter?: { state?: ApprovalState; limit?: number }): ApprovalRequest[];
   /** Applies a decision after the eligibility rules; refused attempts are logged as `decision_refused`. */
@@ -117,3 +147,22 @@ export interface ApprovalEngine {
   /** Every event, after it is durable in the log. */
   onEvent(listener: (event: ApprovalEvent, request: ApprovalRequest | undefined) => void): () => void;
 }
+
+/**
+ * Span attributes shared by the SDK (which writes them) and the privileged
+ * processor (which reads them). Changing one is a wire-protocol change.
+ */
+export const ApprovalAttr = {
+  id: 'sluice.approval.id',
+  /** `request` on the intent span, `execute` on the action's own span. */
+  phase: 'sluice.approval.phase',
+  action: 'sluice.action.name',
+  resource: 'sluice.action.resource',
+  reason: 'sluice.action.reason',
+  /** SHA-256 hex of the canonical action, computed by the SDK before redaction. */
+  hash: 'sluice.action.hash',
+  /** JSON of the action's arguments (redacted by the pipeline before anyone sees it). */
+  args: 'sluice.action.arguments',
+  requester: 'enduser.id',
+  agent: 'gen_ai.agent.name',
+} as const;
