@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Batch, Signal } from './model.js';
 import type { SelfMetrics } from './telemetry/metrics.js';
+import type { ApprovalEngine } from '../approvals/types.js';
 
 export interface Consumer {
   /**
@@ -21,6 +22,8 @@ export interface Consumer {
 export interface Lifecycle {
   start?(): Promise<void>;
   shutdown?(): Promise<void>;
+  /** For /healthz: false while the component cannot do its job (e.g. its store is unreachable). */
+  ready?(): boolean;
 }
 
 export interface ComponentContext {
@@ -30,6 +33,8 @@ export interface ComponentContext {
   metrics: SelfMetrics;
   /** Directory for local state (journal, disk queue, embedded store). */
   dataDir: string;
+  /** The process's approval engine, when `approvals` is configured (the privileged processor needs it). */
+  approvals?: ApprovalEngine;
 }
 
 export type Processor = Consumer & Lifecycle;

@@ -1,0 +1,86 @@
+// OTLP/gRPC: TraceService/Export and LogsService/Export. Messages stay raw
+// bytes through grpc-js (which handles gzip and the size limit) and go to the
+// same decoder as OTLP/HTTP protobuf.
+import { Metadata, Server, ServerCredentials, status, type ServiceDefinition, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import type { Signal } from '../../model.js';
+import { encodeExportResponse } from '../../otlp/encode-protobuf.js';
+import type { OtlpGrpcConfig } from './config.js';
+import { ingest, type IngestDeps } from './ingest.js';
+import { encodeStatusProto, GrpcCode } from './status.js';
+
+const identity = (b: Buffer) => b;
+
+function exportService(path: string): ServiceDefinition {
+  return {
+    Export: {
+      path,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    },
+  };
+}
+
+export interface GrpcReceiverHandle {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startGrpcReceiver(config: OtlpGrpcConfig, deps: IngestDeps): Promise<GrpcReceiverHandle> {
+  const server = new Server({
+    'grpc.max_receive_message_length': Math.floor(config.max_recv_msg_size_mib * 1024 * 1024),
+  });
+
+  const handler = (signal: Signal) => (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+    ingest(deps, signal, 'protobuf', call.request).then(
+      (outcome) => {
+        switch (outcome.kind) {
+          case 'ok':
+            callback(null, Buffer.from(encodeExportResponse(signal, { rejected: outcome.rejected, errorMessage: outcome.errorMessage }, 'protobuf')));
+            return;
+          case 'invalid':
+            callback({ code: status.INVALID_ARGUMENT, details: outcome.message });
+            return;
+          case 'busy':
+          case 'failed': {
+            // RetryInfo tells OTLP exporters how long to back off (OTLP spec, "Throttling").
+            const retryAfter = outcome.kind === 'busy' ? outcome.retryAfterSeconds : 1;
+            const metadata = new Metadata();
+            metadata.set('grpc-status-details-bin', encodeStatusProto(GrpcCode.UNAVAILABLE, outcome.message, retryAfter));
+            callback({ code: status.UNAVAILABLE, details: outcome.message, metadata });
+            return;
+          }
+          case 'unavailable':
+            callback({ code: status.UNIMPLEMENTED, details: outcome.message });
+            return;
+        }
+      },
+      (err: Error) => {
+        deps.logger.error({ err: err.message }, 'otlp grpc handler failed');
+        callback({ code: status.INTERNAL, details: 'internal error' });
+      },
+    );
+  };
+
+  if (deps.next.traces) server.addService(exportService('/opentelemetry.proto.collector.trace.v1.TraceService/Export'), { Export: handler('traces') });
+  if (deps.next.logs) server.addService(exportService('/opentelemetry.proto.collector.logs.v1.LogsService/Export'), { Export: handler('logs') });
+
+  const host = config.endpoint.host.includes(':') ? `[${config.endpoint.host}]` : config.endpoint.host;
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${config.endpoint.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), 5000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,167 @@
+// Pipeline assembly and lifecycle: the only place that knows the graph.
+// For each pipeline: receivers → processors (redaction, privileged, …) →
+// batch (the bounded queue) → export stage (every exporter, with retries).
+// Start order is exporters, processors, then receivers, so nothing is
+// accepted before it can be written; stop order is the reverse, draining
+// queues within service.shutdown_timeout.
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { ApprovalEngine } from '../approvals/types.js';
+import { componentType, type SluiceConfig } from '../config/load.js';
+import { batchProcessorFactory } from '../processors/batch/factory.js';
+import type { BatchProcessor } from '../processors/batch/batch.js';
+import type { ComponentContext, Consumer, Exporter, Processor, Receiver } from './component.js';
+import { createExportStage, type ExportStage } from './export-stage.js';
+import type { Signal } from './model.js';
+import { startAdminServer } from './telemetry/admin.js';
+import { createLogger } from './telemetry/logger.js';
+import { SelfMetrics } from './telemetry/metrics.js';
+import { startApprovals, type ApprovalsRuntime } from './approvals-runtime.js';
+
+export interface StartOptions {
+  logger?: Logger;
+  metrics?: SelfMetrics;
+}
+
+export interface RunningService {
+  ports: { http?: number; grpc?: number; admin: number; query?: number; api?: number };
+  engine?: ApprovalEngine;
+  logger: Logger;
+  metrics: SelfMetrics;
+  config: SluiceConfig;
+  /** Ready when every receiver is listening and every exporter can write. */
+  ready(): boolean;
+  /** Waits until every queue is empty (everything accepted so far is written). */
+  flush(): Promise<void>;
+  /** Graceful stop: stop accepting, drain, flush exporters, close. */
+  stop(): Promise<void>;
+}
+
+interface Started {
+  id: string;
+  component: Receiver | Processor | Exporter;
+}
+
+export async function startService(config: SluiceConfig, opts: StartOptions = {}): Promise<RunningService> {
+  const logger = opts.logger ?? createLogger({ level: config.service.telemetry.logs.level });
+  const metrics = opts.metrics ?? new SelfMetrics();
+  const dataDir = resolve(config.service.data_dir);
+  await mkdir(dataDir, { recursive: true });
+
+  const started: Started[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
+  let approvals: ApprovalsRuntime | undefined;
+
+  const ctx = (id: string): ComponentContext => ({ id, logger: logger.child({ component: id }), metrics, dataDir, approvals: approvals?.engine });
+
+  async function stopAll(): Promise<void> {
+    for (const c of cleanups.splice(0).reverse()) await c().catch((err: Error) => logger.error({ err: err.message }, 'shutdown step failed'));
+  }
+
+  try {
+    if (config.approvals !== undefined) {
+      approvals = await startApprovals(config, { logger, metrics, dataDir });
+      cleanups.push(() => approvals!.close());
+    }
+
+    // Exporters are shared by every pipeline that names them.
+    const exporters = new Map<string, Exporter>();
+    const exporterIds = new Set(config.pipelines.flatMap((p) => p.exporters));
+    for (const id of exporterIds) {
+      const c = config.exporters.get(id)!;
+      const exporter = c.factory.create(c.config, ctx(id));
+      await exporter.start?.();
+      exporters.set(id, exporter);
+      started.push({ id, component: exporter });
+      cleanups.push(async () => exporter.shutdown?.());
+    }
+
+    const heads = new Map<Signal, Consumer>();
+    const queues: BatchProcessor[] = [];
+    const stages: ExportStage[] = [];
+    for (const p of config.pipelines) {
+      const stage = createExportStage(
+        p.exporters.map((id) => ({ id, exporter: exporters.get(id)! })),
+        { logger: logger.child({ pipeline: p.signal }), metrics },
+      );
+      stages.push(stage);
+      // The batch processor is the queue; a pipeline without one gets the defaults.
+      const processorIds = p.processors.some((id) => componentType(id) === 'batch') ? p.processors : [...p.processors, 'batch'];
+      let next: Consumer = stage;
+      const chain: Array<{ id: string; processor: Processor }> = [];
+      for (const id of [...processorIds].reverse()) {
+        const c = config.processors.get(id) ?? { id, factory: batchProcessorFactory, config: batchProcessorFactory.configSchema.parse({}) };
+        const processor = c.factory.create(c.config as never, next, ctx(`${p.signal}/${id}`));
+        if (componentType(id) === 'batch') queues.push(processor as BatchProcessor);
+        chain.unshift({ id, processor });
+        next = processor;
+      }
+      for (const { id, processor } of chain) {
+        await processor.start?.();
+        started.push({ id: `${p.signal}/${id}`, component: processor });
+      }
+      cleanups.push(async () => {
+        // Drain the queue within the deadline, then give up on retries.
+        const deadline = setTimeout(() => stage.abort(), config.service.shutdown_timeout);
+        for (const { processor } of chain) await processor.shutdown?.();
+        clearTimeout(deadline);
+      });
+      heads.set(p.signal, next);
+    }
+
+    // A receiver named by several pipelines is one instance feeding each.
+    const receivers: Array<{ id: string; receiver: Receiver }> = [];
+    const receiverIds = new Set(config.pipelines.flatMap((p) => p.receivers));
+    for (const id of receiverIds) {
+      const c = config.receivers.get(id)!;
+      const next: Partial<Record<Signal, Consumer>> = {};
+      for (const p of config.pipelines) if (p.receivers.includes(id)) next[p.signal] = heads.get(p.signal)!;
+      const receiver = c.factory.create(c.config, next, ctx(id));
+      await receiver.start();
+      receivers.push({ id, receiver });
+      started.push({ id, component: receiver });
+      cleanups.push(() => receiver.shutdown());
+    }
+
+    const health = () => {
+      const components: Record<string, boolean> = {};
+      for (const s of started) components[s.id] = s.component.ready?.() ?? true;
+      if (approvals) components.approvals = true;
+      return { ready: Object.values(components).every(Boolean), components };
+    };
+    const admin = await startAdminServer(config.service.telemetry.admin.endpoint, metrics, health);
+    cleanups.push(() => admin.close());
+
+    if (approvals) await approvals.listen(config.service.api.endpoint);
+
+    const ports: RunningService['ports'] = { admin: admin.port, api: approvals?.port() };
+    for (const { receiver } of receivers) {
+      const p = (receiver as { ports?: () => { http?: number; grpc?: number } }).ports?.();
+      if (p?.http !== undefined) ports.http ??= p.http;
+      if (p?.grpc !== undefined) ports.grpc ??= p.grpc;
+    }
+    for (const exporter of exporters.values()) {
+      const q = (exporter as { queryPort?: () => number | undefined }).queryPort?.();
+      if (q !== undefined) ports.query ??= q;
+    }
+
+    logger.info({ ports, dataDir, pipelines: config.pipelines.map((p) => p.signal) }, 'sluice started');
+    let stopping: Promise<void> | undefined;
+    return {
+      ports,
+      engine: approvals?.engine,
+      logger,
+      metrics,
+      config,
+      ready: () => health().ready,
+      flush: async () => {
+        await Promise.all(queues.map((q) => q.drain()));
+      },
+      stop: () => (stopping ??= stopAll().then(() => logger.info('sluice stopped'))),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

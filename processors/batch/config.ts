@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { duration } from '../../config/units.js';
+
+export const batchConfigSchema = z
+  .object({
+    /** Items (spans or log records) that trigger a send. */
+    send_batch_size: z.number().int().positive().default(8192),
+    /** Upper bound of items in one send; 0 = no bound beyond send_batch_size rounding up to whole requests. */
+    send_batch_max_size: z.number().int().nonnegative().default(0),
+    /** How long the first queued item waits for a batch to fill. */
+    timeout: duration('200ms'),
+    /**
+     * Capacity of the queue in items. When full, receivers answer 503 with
+     * Retry-After (gRPC UNAVAILABLE): the client keeps the data, nothing is dropped.
+     */
+    queue_size: z.number().int().positive().default(200_000),
+    /** Seconds clients are told to wait (Retry-After) when the queue is full. */
+    retry_after: z.number().int().positive().default(1),
+  })
+  .strict();
+
+export type BatchConfig = z.output<typeof batchConfigSchema>;
