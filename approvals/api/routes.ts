@@ -38,8 +38,9 @@ function allowed(identity: Identity, access: Access): boolean {
     case 'await':
       return scopes.includes('read') || scopes.includes('decide') || scopes.includes('request');
     case 'decide':
-      // Agent tokens go on to the engine, which refuses them and logs it.
-      return scopes.includes('decide') || identity.agent === true;
+      // Every authenticated caller reaches the engine, which refuses agent
+      // tokens and tokens without `decide`, and logs the refusal.
+      return true;
     case 'request':
       return scopes.includes('request');
   }

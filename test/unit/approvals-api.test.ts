@@ -5,75 +5,30 @@ import { pino } from 'pino';
 import { authConfigSchema } from '../../approvals/auth/config.js';
 import { createAuthenticator } from '../../approvals/auth/authenticate.js';
 import { registerApprovalsApi } from '../../approvals/api/routes.js';
-import type { ApprovalEngine, ApprovalEvent, ApprovalRequest, DecisionInput, DecisionResult, Identity, OpenInput } from '../../approvals/types.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApprovalEngine } from '../../approvals/engine/engine.js';
+import { openJournal } from '../../approvals/log/journal.js';
+import type { ApprovalEvent, ApprovalRequest, OpenInput } from '../../approvals/types.js';
 import { startFakeOidc, type FakeOidc } from '../helpers/fake-oidc.js';
 
-// The contract's behaviour, in memory: enough to test the API's own job
-// (auth, scopes, shapes, status codes, long-poll) apart from the engine.
-function stubEngine() {
-  const requests = new Map<string, ApprovalRequest>();
-  const waiters = new Map<string, Array<() => void>>();
-  const events: Array<Pick<ApprovalEvent, 'type' | 'approvalId' | 'actor'>> = [];
-  const settle = (id: string) => (waiters.get(id) ?? []).splice(0).forEach((f) => f());
-  const refuse = (input: DecisionInput, reason: string, status: 403 | 404 | 409 = 403): DecisionResult => {
-    events.push({ type: 'decision_refused', approvalId: input.approvalId, actor: input.by });
-    return { ok: false, status, reason, request: requests.get(input.approvalId) };
+async function realEngine() {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-api-'));
+  const logger = pino({ level: 'silent' });
+  const log = await openJournal({ dir, logger });
+  const engine = await createApprovalEngine({ log, logger });
+  const events: ApprovalEvent[] = [];
+  engine.onEvent((e) => events.push(e));
+  return {
+    engine,
+    events,
+    async close() {
+      await engine.close();
+      await log.close();
+      await rm(dir, { recursive: true, force: true });
+    },
   };
-  const engine: ApprovalEngine = {
-    async open(input: OpenInput) {
-      const now = Date.now();
-      const r: ApprovalRequest = { ...input, id: input.approvalId, state: 'pending', createdAt: now, expiresAt: now + input.policy.timeoutMs, approvals: [], messages: [] };
-      requests.set(r.id, r);
-      return { request: r, created: true };
-    },
-    async consume(id, actionHash) {
-      const r = requests.get(id);
-      if (!r) return { ok: false, status: 404, reason: 'unknown' };
-      if (r.state !== 'approved' || r.actionHash !== actionHash || r.consumedAt) return { ok: false, status: 409, reason: 'not consumable' };
-      r.consumedAt = Date.now();
-      return { ok: true, request: r };
-    },
-    async recordOutcome() {},
-    async recordViolation() {},
-    async recordNotified() {},
-    async cancel(id) {
-      const r = requests.get(id);
-      if (!r) return { ok: false, status: 404, reason: 'unknown' };
-      r.state = 'cancelled';
-      settle(id);
-      return { ok: true, request: r };
-    },
-    get: (id) => requests.get(id),
-    list: (f) => [...requests.values()].filter((r) => !f?.state || r.state === f.state).slice(0, f?.limit ?? 100),
-    async decide(input) {
-      const r = requests.get(input.approvalId);
-      if (!r) return { ok: false, status: 404, reason: 'unknown request' };
-      if (input.by.agent) return refuse(input, 'agent credentials cannot decide');
-      if (input.by.id === r.requester) return refuse(input, 'the requester cannot decide their own request');
-      if (!input.by.groups.some((g) => r.policy.approvers.groups.includes(g))) return refuse(input, 'not an eligible approver');
-      if (r.state !== 'pending') return refuse(input, `request is ${r.state}`, 409);
-      if (input.verdict === 'deny') {
-        r.state = 'denied';
-        r.denial = { by: input.by, at: Date.now(), comment: input.comment, channel: input.channel };
-      } else {
-        r.approvals.push({ by: input.by, at: Date.now(), comment: input.comment, channel: input.channel });
-        if (r.approvals.length >= r.policy.minApprovals) r.state = 'approved';
-      }
-      if (r.state !== 'pending') settle(r.id);
-      return { ok: true, request: r };
-    },
-    async waitForDecision(id, timeoutMs) {
-      const r = requests.get(id);
-      if (!r || r.state !== 'pending') return r;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, timeoutMs);
-        waiters.set(id, [...(waiters.get(id) ?? []), () => (clearTimeout(t), resolve())]);
-      });
-      return requests.get(id);
-    },
-    onEvent: () => () => {},
-  };
-  return { engine, events, requests };
 }
 
 const HASH = 'a'.repeat(64);
@@ -95,7 +50,7 @@ describe('approvals REST API', () => {
   let idp: FakeOidc;
   let app: FastifyInstance;
   let base: string;
-  let stub: ReturnType<typeof stubEngine>;
+  let stub: Awaited<ReturnType<typeof realEngine>>;
   const tokens = { agent: 'agent-token-0123456789abcdef', reader: 'reader-token-0123456789abcdef', bot: 'decider-token-0123456789abcdef' };
 
   before(async () => {
@@ -105,7 +60,8 @@ describe('approvals REST API', () => {
 
   beforeEach(async () => {
     await app?.close();
-    stub = stubEngine();
+    await stub?.close();
+    stub = await realEngine();
     const auth = createAuthenticator(
       authConfigSchema.parse({
         oidc: { issuer: idp.issuer, audience: 'sluice' },
@@ -120,7 +76,10 @@ describe('approvals REST API', () => {
     await registerApprovalsApi(app, { engine: stub.engine, auth, logger: pino({ level: 'silent' }), maxWaitMs: 5_000 });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
   });
-  after(() => app?.close());
+  after(async () => {
+    await app?.close();
+    await stub?.close();
+  });
 
   const call = async (method: string, path: string, token: string | undefined, body?: unknown) => {
     const res = await fetch(`${base}${path}`, {
@@ -183,12 +142,12 @@ describe('approvals REST API', () => {
       assert.equal(r.status, 403);
       assert.equal(r.body.error, 'forbidden');
     }
-    assert.deepEqual(
-      stub.events.map((e) => e.actor?.id),
-      ['dana@example.com', 'mallory@example.com', 'token:agent'],
-    );
-    // A read-only token lacks `decide`: refused before the engine.
+    // A read-only token lacks `decide`, even though its identity is in the group.
     assert.equal((await call('POST', '/v1/approvals/r3/decisions', tokens.reader, { decision: 'approve' })).status, 403);
+    assert.deepEqual(
+      stub.events.filter((e) => e.type === 'decision_refused').map((e) => e.actor?.id),
+      ['dana@example.com', 'mallory@example.com', 'token:agent', 'carol@example.com'],
+    );
     assert.equal(stub.engine.get('r3')!.state, 'pending');
     // A decide-scoped bot token in the approvers' group may decide.
     assert.equal((await call('POST', '/v1/approvals/r3/decisions', tokens.bot, { decision: 'deny', comment: 'no' })).status, 200);
