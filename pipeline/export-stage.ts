@@ -4,13 +4,19 @@
 // an exporter is failing, the batch processor's bounded queue fills and the
 // receivers push back on clients instead.
 import type { Logger } from 'pino';
-import type { Consumer, Exporter } from './component.js';
+import { QueueFullError, type Consumer, type Exporter } from './component.js';
 import { countItems, type Batch } from './model.js';
 import type { SelfMetrics } from './telemetry/metrics.js';
 
 export interface RetryPolicy {
   initialMs: number;
   maxMs: number;
+  /**
+   * false for a pipeline with no batch processor: the receiver is waiting
+   * (e.g. an edge answering OTLP only once Kafka acknowledged), so a failure
+   * goes straight back to it as backpressure instead of being retried here.
+   */
+  retry?: boolean;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { initialMs: 250, maxMs: 30_000 };
@@ -45,6 +51,10 @@ export function createExportStage(
         return;
       } catch (err) {
         deps.metrics.exporterFailedAttempts.inc(labels, items);
+        if (retry.retry === false) {
+          stop();
+          throw new QueueFullError(`exporter ${id} could not write the batch; retry later`, 1);
+        }
         if (controller.signal.aborted) {
           deps.metrics.dropped.inc({ component: id, signal: batch.signal, reason: 'shutdown' }, items);
           deps.logger.error({ exporter: id, items, err: (err as Error).message }, 'export abandoned at shutdown; items dropped');

@@ -9,10 +9,9 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { ApprovalEngine } from '../approvals/types.js';
 import { componentType, type SluiceConfig } from '../config/load.js';
-import { batchProcessorFactory } from '../processors/batch/factory.js';
 import type { BatchProcessor } from '../processors/batch/batch.js';
 import type { ComponentContext, Consumer, Exporter, Processor, Receiver } from './component.js';
-import { createExportStage, type ExportStage } from './export-stage.js';
+import { createExportStage, DEFAULT_RETRY, type ExportStage } from './export-stage.js';
 import type { Signal } from './model.js';
 import { startAdminServer } from './telemetry/admin.js';
 import { createLogger } from './telemetry/logger.js';
@@ -81,17 +80,21 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
     const queues: BatchProcessor[] = [];
     const stages: ExportStage[] = [];
     for (const p of config.pipelines) {
+      // The batch processor is the queue. A pipeline without one is
+      // synchronous: the receiver's client is answered only once every
+      // exporter has written (an edge in front of Kafka), and a failure is
+      // backpressure to that client rather than a retry here.
+      const queued = p.processors.some((id) => componentType(id) === 'batch');
       const stage = createExportStage(
         p.exporters.map((id) => ({ id, exporter: exporters.get(id)! })),
-        { logger: logger.child({ pipeline: p.signal }), metrics },
+        { logger: logger.child({ pipeline: p.signal }), metrics, retry: queued ? undefined : { ...DEFAULT_RETRY, retry: false } },
       );
       stages.push(stage);
-      // The batch processor is the queue; a pipeline without one gets the defaults.
-      const processorIds = p.processors.some((id) => componentType(id) === 'batch') ? p.processors : [...p.processors, 'batch'];
+      const processorIds = p.processors;
       let next: Consumer = stage;
       const chain: Array<{ id: string; processor: Processor }> = [];
       for (const id of [...processorIds].reverse()) {
-        const c = config.processors.get(id) ?? { id, factory: batchProcessorFactory, config: batchProcessorFactory.configSchema.parse({}) };
+        const c = config.processors.get(id)!;
         const processor = c.factory.create(c.config as never, next, ctx(`${p.signal}/${id}`));
         if (componentType(id) === 'batch') queues.push(processor as BatchProcessor);
         chain.unshift({ id, processor });
