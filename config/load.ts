@@ -39,10 +39,14 @@ const serviceSchema = z
     api: z.object({ endpoint: hostPort('127.0.0.1:4380') }).strict().default({ endpoint: '127.0.0.1:4380' } as never),
     /** How long SIGTERM may take to drain queues and flush exporters before exit. */
     shutdown_timeout: duration('30s'),
+    /**
+     * Keyed `traces`, `logs`, or `traces/NAME`, `logs/NAME` as in the
+     * collector. `sluice start --role NAME` runs only the pipelines named NAME
+     * (e.g. `traces/edge`); the default role `all` runs every pipeline.
+     */
     pipelines: z
-      .object({ traces: pipelineSchema.optional(), logs: pipelineSchema.optional() })
-      .strict()
-      .refine((p) => p.traces || p.logs, 'define at least one of service.pipelines.traces or service.pipelines.logs'),
+      .record(z.string().regex(/^(traces|logs)(\/[A-Za-z0-9_-]+)?$/, 'pipeline ids are traces, logs, traces/NAME or logs/NAME'), pipelineSchema)
+      .refine((p) => Object.keys(p).length > 0, 'define at least one pipeline, e.g. service.pipelines.traces'),
   })
   .strict();
 
@@ -65,7 +69,11 @@ export interface ComponentConfig<F> {
 }
 
 export interface PipelineConfig {
+  /** `traces`, `logs/store`, … */
+  id: string;
   signal: Signal;
+  /** The part after the slash (`edge`, `store`), '' for a plain `traces`. */
+  name: string;
   receivers: string[];
   processors: string[];
   exporters: string[];
@@ -144,10 +152,10 @@ export function buildConfig(raw: unknown, source?: string): SluiceConfig {
   }
 
   const pipelines: PipelineConfig[] = [];
-  for (const signal of ['traces', 'logs'] as const) {
-    const p = root.data.service.pipelines[signal];
-    if (!p) continue;
-    const where = `service.pipelines.${signal}`;
+  for (const [id, p] of Object.entries(root.data.service.pipelines)) {
+    const signal = componentType(id) as Signal;
+    const name = id.slice(signal.length + 1);
+    const where = `service.pipelines.${id}`;
     const check = (kind: 'receivers' | 'processors' | 'exporters', ids: string[], defined: Map<string, ComponentConfig<{ signals: readonly Signal[] }>>) => {
       ids.forEach((id, i) => {
         const c = defined.get(id);
@@ -165,7 +173,7 @@ export function buildConfig(raw: unknown, source?: string): SluiceConfig {
     if (batchAt >= 0 && batchAt !== p.processors.length - 1) {
       problems.push(`${where}.processors: "${p.processors[batchAt]}" must come last: the batch processor holds the queue, and every processor before it runs before data is accepted`);
     }
-    pipelines.push({ signal, ...p });
+    pipelines.push({ id, signal, name, ...p });
   }
   if (problems.length) throw new ConfigError(problems);
   return { receivers, processors, exporters, approvals, service: root.data.service, pipelines, source };

@@ -44,7 +44,7 @@ export interface Exporter extends Lifecycle {
   export(batch: Batch): Promise<void>;
 }
 
-export type Receiver = Required<Lifecycle>;
+export type Receiver = Lifecycle & Required<Pick<Lifecycle, 'start' | 'shutdown'>>;
 
 export interface ProcessorFactory<S extends z.ZodType = z.ZodType> {
   type: string;

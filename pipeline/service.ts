@@ -21,6 +21,21 @@ import { startApprovals, type ApprovalsRuntime } from './approvals-runtime.js';
 export interface StartOptions {
   logger?: Logger;
   metrics?: SelfMetrics;
+  /**
+   * Which pipelines run: `all` (default) runs every pipeline; any other role
+   * runs the pipelines named after it (`traces/edge`, `logs/edge` for `edge`).
+   */
+  role?: string;
+}
+
+export function selectPipelines(config: SluiceConfig, role = 'all'): SluiceConfig['pipelines'] {
+  if (role === 'all') return config.pipelines;
+  const selected = config.pipelines.filter((p) => p.name === role);
+  if (!selected.length) {
+    const names = [...new Set(config.pipelines.map((p) => p.name).filter(Boolean))];
+    throw new Error(`role "${role}" has no pipelines: name them e.g. traces/${role} under service.pipelines (named roles in this config: ${names.join(', ') || 'none'})`);
+  }
+  return selected;
 }
 
 export interface RunningService {
@@ -35,6 +50,8 @@ export interface RunningService {
   flush(): Promise<void>;
   /** Graceful stop: stop accepting, drain, flush exporters, close. */
   stop(): Promise<void>;
+  /** SIGHUP: re-read the approval policy (pending requests keep their snapshot). */
+  reload(): Promise<void>;
 }
 
 interface Started {
@@ -48,6 +65,7 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
   const dataDir = resolve(config.service.data_dir);
   await mkdir(dataDir, { recursive: true });
 
+  const pipelines = selectPipelines(config, opts.role);
   const started: Started[] = [];
   const cleanups: Array<() => Promise<void>> = [];
   let approvals: ApprovalsRuntime | undefined;
@@ -66,7 +84,7 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
 
     // Exporters are shared by every pipeline that names them.
     const exporters = new Map<string, Exporter>();
-    const exporterIds = new Set(config.pipelines.flatMap((p) => p.exporters));
+    const exporterIds = new Set(pipelines.flatMap((p) => p.exporters));
     for (const id of exporterIds) {
       const c = config.exporters.get(id)!;
       const exporter = c.factory.create(c.config, ctx(id));
@@ -76,10 +94,10 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
       cleanups.push(async () => exporter.shutdown?.());
     }
 
-    const heads = new Map<Signal, Consumer>();
+    const heads = new Map<string, Consumer>();
     const queues: BatchProcessor[] = [];
     const stages: ExportStage[] = [];
-    for (const p of config.pipelines) {
+    for (const p of pipelines) {
       // The batch processor is the queue. A pipeline without one is
       // synchronous: the receiver's client is answered only once every
       // exporter has written (an edge in front of Kafka), and a failure is
@@ -87,7 +105,7 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
       const queued = p.processors.some((id) => componentType(id) === 'batch');
       const stage = createExportStage(
         p.exporters.map((id) => ({ id, exporter: exporters.get(id)! })),
-        { logger: logger.child({ pipeline: p.signal }), metrics, retry: queued ? undefined : { ...DEFAULT_RETRY, retry: false } },
+        { logger: logger.child({ pipeline: p.id }), metrics, retry: queued ? undefined : { ...DEFAULT_RETRY, retry: false } },
       );
       stages.push(stage);
       const processorIds = p.processors;
@@ -95,14 +113,14 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
       const chain: Array<{ id: string; processor: Processor }> = [];
       for (const id of [...processorIds].reverse()) {
         const c = config.processors.get(id)!;
-        const processor = c.factory.create(c.config as never, next, ctx(`${p.signal}/${id}`));
+        const processor = c.factory.create(c.config as never, next, ctx(`${p.id}/${id}`));
         if (componentType(id) === 'batch') queues.push(processor as BatchProcessor);
         chain.unshift({ id, processor });
         next = processor;
       }
       for (const { id, processor } of chain) {
         await processor.start?.();
-        started.push({ id: `${p.signal}/${id}`, component: processor });
+        started.push({ id: `${p.id}/${id}`, component: processor });
       }
       cleanups.push(async () => {
         // Drain the queue within the deadline, then give up on retries.
@@ -110,16 +128,20 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
         for (const { processor } of chain) await processor.shutdown?.();
         clearTimeout(deadline);
       });
-      heads.set(p.signal, next);
+      heads.set(p.id, next);
     }
 
     // A receiver named by several pipelines is one instance feeding each.
     const receivers: Array<{ id: string; receiver: Receiver }> = [];
-    const receiverIds = new Set(config.pipelines.flatMap((p) => p.receivers));
+    const receiverIds = new Set(pipelines.flatMap((p) => p.receivers));
     for (const id of receiverIds) {
       const c = config.receivers.get(id)!;
       const next: Partial<Record<Signal, Consumer>> = {};
-      for (const p of config.pipelines) if (p.receivers.includes(id)) next[p.signal] = heads.get(p.signal)!;
+      for (const p of pipelines) {
+        if (!p.receivers.includes(id)) continue;
+        if (next[p.signal]) throw new Error(`receiver ${id} feeds two ${p.signal} pipelines (${p.id}); give each pipeline its own receiver`);
+        next[p.signal] = heads.get(p.id)!;
+      }
       const receiver = c.factory.create(c.config, next, ctx(id));
       await receiver.start();
       receivers.push({ id, receiver });
@@ -149,7 +171,7 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
       if (q !== undefined) ports.query ??= q;
     }
 
-    logger.info({ ports, dataDir, pipelines: config.pipelines.map((p) => p.signal) }, 'sluice started');
+    logger.info({ ports, dataDir, pipelines: pipelines.map((p) => p.id), role: opts.role ?? 'all' }, 'sluice started');
     let stopping: Promise<void> | undefined;
     return {
       ports,
@@ -162,6 +184,7 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
         await Promise.all(queues.map((q) => q.drain()));
       },
       stop: () => (stopping ??= stopAll().then(() => logger.info('sluice stopped'))),
+      reload: async () => approvals?.reload(),
     };
   } catch (err) {
     await stopAll();

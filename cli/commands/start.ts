@@ -7,7 +7,8 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description('run the Sluice pipeline (receivers, redaction, approvals, exporters) until SIGTERM/SIGINT')
     .option('-c, --config <file>', 'config file (YAML, collector-shaped)', DEFAULT_CONFIG_PATH)
-    .action(async (opts: { config: string }) => {
+    .option('-r, --role <role>', 'which pipelines run: all, or a pipeline name such as edge or store (traces/edge, logs/edge)', 'all')
+    .action(async (opts: { config: string; role: string }) => {
       let config;
       try {
         config = await loadConfig(opts.config);
@@ -18,7 +19,7 @@ export function registerStartCommand(program: Command): void {
         }
         throw err;
       }
-      const service = await startService(config);
+      const service = await startService(config, { role: opts.role });
       let signals = 0;
       const shutdown = (signal: string) => {
         if (++signals > 1) {
@@ -37,7 +38,7 @@ export function registerStartCommand(program: Command): void {
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGHUP', () => {
         service.logger.info('SIGHUP: reloading policy');
-        (service as { reload?: () => Promise<void> }).reload?.().catch((err: Error) => service.logger.error({ err: err.message }, 'reload failed'));
+        service.reload().catch((err: Error) => service.logger.error({ err: err.message }, 'reload failed'));
       });
     });
 }

@@ -9,7 +9,7 @@ export function registerValidateCommand(program: Command): void {
     .action(async (opts: { config: string }) => {
       try {
         const config = await loadConfig(opts.config);
-        const pipelines = config.pipelines.map((p) => `${p.signal}: ${p.receivers.join(',')} → ${p.processors.join(',') || '(none)'} → ${p.exporters.join(',')}`);
+        const pipelines = config.pipelines.map((p) => `${p.id}: ${p.receivers.join(',')} → ${p.processors.join(',') || '(none)'} → ${p.exporters.join(',')}`);
         process.stdout.write(`${opts.config}: valid\n${pipelines.map((l) => `  ${l}\n`).join('')}`);
       } catch (err) {
         if (err instanceof ConfigError) {

@@ -1,0 +1,93 @@
+// Wires the approvals subsystem for one process: the policy in force, the
+// hash-chained log, the engine that rebuilds from it, the copy of every event
+// in ClickHouse, the Sluice API server (REST + Slack interactions) and the
+// notification channels. Pipeline assembly (service.ts) calls this once.
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ApprovalsConfig } from '../approvals/config.js';
+import { createApprovalEngine } from '../approvals/engine/engine.js';
+import { openJournal } from '../approvals/log/journal.js';
+import type { ApprovalLog } from '../approvals/log/types.js';
+import { PolicyHolder } from '../approvals/policy/holder.js';
+import { createAuthenticator } from '../approvals/auth/authenticate.js';
+import { registerApprovalsApi } from '../approvals/api/routes.js';
+import { startSlackChannel, type SlackChannel } from '../approvals/channels/slack/channel.js';
+import type { ApprovalEngine } from '../approvals/types.js';
+import type { SluiceConfig } from '../config/load.js';
+import { packagePath } from '../config/paths.js';
+import type { HostPort } from '../config/units.js';
+import type { SelfMetrics } from './telemetry/metrics.js';
+import { startApprovalExtras, type ApprovalExtras } from './approvals-extras.js';
+
+export interface ApprovalsRuntime {
+  engine: ApprovalEngine;
+  policy: PolicyHolder;
+  app: FastifyInstance;
+  listen(endpoint: HostPort): Promise<void>;
+  port(): number | undefined;
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A relative path is taken from the working directory, else from the package (shipped examples). */
+export function resolveShippedPath(p: string): string {
+  if (isAbsolute(p)) return p;
+  const fromCwd = resolve(p);
+  return existsSync(fromCwd) ? fromCwd : packagePath(p);
+}
+
+export async function startApprovals(
+  config: SluiceConfig,
+  deps: { logger: Logger; metrics: SelfMetrics; dataDir: string; log?: ApprovalLog },
+): Promise<ApprovalsRuntime> {
+  const ac = config.approvals as ApprovalsConfig;
+  const logger = deps.logger.child({ component: 'approvals' });
+  const policy = new PolicyHolder({ file: resolveShippedPath(ac.policy_file), logger, watch: ac.watch_policy });
+  const closers: Array<() => Promise<void> | void> = [() => policy.close()];
+  try {
+    const log = deps.log ?? (await openJournal({ dir: ac.log.dir ? resolve(ac.log.dir) : join(deps.dataDir, 'approvals'), logger, maxBatch: ac.log.max_batch }));
+    closers.unshift(() => log.close());
+    const engine = await createApprovalEngine({ log, logger, metrics: deps.metrics, consumeWindowMs: ac.consume_window, policy });
+    closers.unshift(() => (engine as { close?: () => Promise<void> | void }).close?.());
+
+    const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false });
+    app.get('/healthz', async () => ({ status: 'ok' }));
+    await registerApprovalsApi(app, { engine, auth: createAuthenticator(ac.auth), logger });
+
+    let slack: SlackChannel | undefined;
+    if (ac.channels.slack) {
+      slack = await startSlackChannel({ engine, config: ac.channels.slack, logger, app });
+      closers.unshift(() => slack!.stop());
+    }
+    const extras: ApprovalExtras = await startApprovalExtras({ config, approvals: ac, engine, logger, metrics: deps.metrics, app });
+    closers.unshift(() => extras.close());
+
+    let listening = false;
+    const port = (): number | undefined => {
+      if (!listening) return undefined;
+      const addr = app.server.address();
+      return addr && typeof addr === 'object' ? addr.port : undefined;
+    };
+    return {
+      engine,
+      policy,
+      app,
+      async listen(endpoint) {
+        await app.listen({ host: endpoint.host, port: endpoint.port });
+        listening = true;
+        logger.info({ port: port() }, 'sluice api listening');
+      },
+      port,
+      reload: () => policy.reload(),
+      async close() {
+        await app.close();
+        for (const c of closers) await c();
+      },
+    };
+  } catch (err) {
+    for (const c of closers) await c();
+    throw err;
+  }
+}
