@@ -6,6 +6,8 @@ import type { Signal } from '../../model.js';
 import { encodeExportResponse } from '../../otlp/encode-protobuf.js';
 import type { OtlpGrpcConfig } from './config.js';
 import { ingest, type IngestDeps } from './ingest.js';
+import { createIngestAuth } from './auth.js';
+import { readFileSync } from 'node:fs';
 import { encodeStatusProto, GrpcCode } from './status.js';
 
 const identity = (b: Buffer) => b;
@@ -34,7 +36,13 @@ export async function startGrpcReceiver(config: OtlpGrpcConfig, deps: IngestDeps
     'grpc.max_receive_message_length': Math.floor(config.max_recv_msg_size_mib * 1024 * 1024),
   });
 
+  const authorized = createIngestAuth(config.auth);
   const handler = (signal: Signal) => (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+    if (authorized && !authorized(call.metadata.get('authorization')[0]?.toString())) {
+      deps.metrics.receiverRefused.inc({ receiver: deps.receiver, transport: 'grpc', signal, reason: 'unauthenticated' }, 1);
+      callback({ code: status.UNAUTHENTICATED, details: 'missing or unknown ingest token (authorization: Bearer <token>)' });
+      return;
+    }
     ingest(deps, signal, 'protobuf', call.request).then(
       (outcome) => {
         switch (outcome.kind) {
@@ -70,7 +78,7 @@ export async function startGrpcReceiver(config: OtlpGrpcConfig, deps: IngestDeps
 
   const host = config.endpoint.host.includes(':') ? `[${config.endpoint.host}]` : config.endpoint.host;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${config.endpoint.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host}:${config.endpoint.port}`, credentialsFor(config), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
     port,
@@ -83,4 +91,10 @@ export async function startGrpcReceiver(config: OtlpGrpcConfig, deps: IngestDeps
         });
       }),
   };
+}
+
+function credentialsFor(config: OtlpGrpcConfig): ServerCredentials {
+  if (!config.tls) return ServerCredentials.createInsecure();
+  const ca = config.tls.client_ca_file ? readFileSync(config.tls.client_ca_file) : null;
+  return ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(config.tls.cert_file), private_key: readFileSync(config.tls.key_file) }], ca !== null);
 }

@@ -1,7 +1,9 @@
 // OTLP/HTTP (https://opentelemetry.io/docs/specs/otlp/#otlphttp) on plain
 // node:http: the hot path gets no framework layers, and body size, gzip
 // bombs and slow clients are bounded here, before anything is decoded.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { gunzip, inflate } from 'node:zlib';
 import { promisify } from 'node:util';
@@ -9,6 +11,7 @@ import type { Signal } from '../../model.js';
 import { encodeExportResponse } from '../../otlp/encode-protobuf.js';
 import type { OtlpHttpConfig } from './config.js';
 import { ingest, type Encoding, type IngestDeps } from './ingest.js';
+import { createIngestAuth } from './auth.js';
 import { encodeStatusJson, encodeStatusProto, GrpcCode } from './status.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -83,6 +86,7 @@ export async function startHttpReceiver(config: OtlpHttpConfig, deps: IngestDeps
     [config.logs_url_path, 'logs'],
   ]);
   const limit = config.max_request_body_size;
+  const authorized = createIngestAuth(config.auth);
 
   function send(res: ServerResponse, status: number, encoding: Encoding, body: string | Buffer, headers: Record<string, string> = {}) {
     res.writeHead(status, { 'Content-Type': CONTENT_TYPES[encoding], 'Content-Length': String(Buffer.byteLength(body)), ...headers });
@@ -107,6 +111,12 @@ export async function startHttpReceiver(config: OtlpHttpConfig, deps: IngestDeps
       return;
     }
     const encoding = encodingOf(req.headers['content-type']);
+    if (authorized && !authorized(req.headers.authorization)) {
+      req.resume();
+      deps.metrics.receiverRefused.inc({ receiver: deps.receiver, transport: 'http', signal, reason: 'unauthenticated' }, 1);
+      res.writeHead(401, { 'Content-Type': 'text/plain', 'WWW-Authenticate': 'Bearer realm="sluice-otlp"' }).end('401 missing or unknown ingest token (Authorization: Bearer <token>)\n');
+      return;
+    }
     if (!encoding) {
       req.resume();
       res
@@ -144,13 +154,25 @@ export async function startHttpReceiver(config: OtlpHttpConfig, deps: IngestDeps
     }
   }
 
-  const server: Server = createServer({ requestTimeout: config.read_timeout, headersTimeout: Math.min(config.read_timeout, 60_000) }, (req, res) => {
+  const listener: RequestListener = (req, res) => {
     handle(req, res).catch((err) => {
       deps.logger.error({ err: (err as Error).message }, 'otlp http handler failed');
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end('500 internal error\n');
       else res.destroy();
     });
-  });
+  };
+  const timeouts = { requestTimeout: config.read_timeout, headersTimeout: Math.min(config.read_timeout, 60_000) };
+  const server: Server = config.tls
+    ? createTlsServer(
+        {
+          ...timeouts,
+          cert: readFileSync(config.tls.cert_file),
+          key: readFileSync(config.tls.key_file),
+          ...(config.tls.client_ca_file ? { ca: readFileSync(config.tls.client_ca_file), requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        listener,
+      )
+    : createServer(timeouts, listener);
   server.keepAliveTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {
