@@ -1,0 +1,50 @@
+// LogBatch → JSONEachRow rows of the otel_logs table, mapped as the
+// collector's clickhouseexporter maps plog (exporter_logs.go): Timestamp is
+// the record's time, or its observed time when the time is unset (0);
+// TraceFlags and SeverityNumber are truncated to UInt8; Body is AsString of
+// the body. Resource and scope parts are serialized once per group.
+import type { LogBatch, LogRecord } from '../../pipeline/model.js';
+import { anyValueToString, stringAttr } from '../../pipeline/model.js';
+import { jsonString, mapJson, nanosText } from './ndjson-common.js';
+
+export function logsToNdjson(batch: LogBatch): { text: string; rows: number } {
+  let out = '';
+  let rows = 0;
+  for (const rl of batch.resourceLogs) {
+    const resourcePart =
+      ',"ServiceName":' + jsonString(stringAttr(rl.resource.attributes, 'service.name') ?? '') +
+      ',"ResourceSchemaUrl":' + jsonString(rl.schemaUrl) +
+      ',"ResourceAttributes":' + mapJson(rl.resource.attributes);
+    for (const sl of rl.scopeLogs) {
+      const sharedPart =
+        resourcePart +
+        ',"ScopeSchemaUrl":' + jsonString(sl.schemaUrl) +
+        ',"ScopeName":' + jsonString(sl.scope.name) +
+        ',"ScopeVersion":' + jsonString(sl.scope.version) +
+        ',"ScopeAttributes":' + mapJson(sl.scope.attributes);
+      for (const r of sl.logRecords) {
+        out += logRow(r, sharedPart);
+        rows++;
+      }
+    }
+  }
+  return { text: out, rows };
+}
+
+function logRow(r: LogRecord, sharedPart: string): string {
+  const ts = r.timeUnixNano === 0n ? r.observedTimeUnixNano : r.timeUnixNano;
+  const body = r.body;
+  return (
+    '{"Timestamp":"' + nanosText(ts) +
+    '","TraceId":' + jsonString(r.traceId) +
+    ',"SpanId":' + jsonString(r.spanId) +
+    ',"TraceFlags":' + (r.flags & 0xff) +
+    ',"SeverityText":' + jsonString(r.severityText) +
+    ',"SeverityNumber":' + (r.severityNumber & 0xff) +
+    ',"Body":' + jsonString(typeof body === 'string' ? body : anyValueToString(body)) +
+    sharedPart +
+    ',"LogAttributes":' + mapJson(r.attributes) +
+    ',"EventName":' + jsonString(r.eventName) +
+    '}\n'
+  );
+}

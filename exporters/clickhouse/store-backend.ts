@@ -1,0 +1,188 @@
+// The ClickHouse side of the store worker: one @clickhouse/client per
+// database, over chDB (embedded) or HTTP (server), behind the same calls.
+// Runs inside the store worker thread (and in the test facade's child
+// process); never on the receivers' thread, because chDB stalls the event
+// loop of the thread that drives it.
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import { contentTypeFor } from './formats.js';
+import type { QueryOptions, QueryResult, StoreOptions } from './store-protocol.js';
+import { quoteIdent } from './schema.js';
+import { formatOf } from './sql-text.js';
+
+export interface ParsedEndpoint {
+  kind: 'embedded' | 'server';
+  /** Absolute data directory or ':memory:' (embedded), URL (server). */
+  location: string;
+}
+
+export function parseEndpoint(endpoint: string): ParsedEndpoint {
+  if (endpoint.startsWith('embedded:')) {
+    const p = endpoint.slice('embedded:'.length);
+    if (p === '') throw new Error('endpoint "embedded:" needs a directory, e.g. "embedded:./data/clickhouse", or "embedded::memory:"');
+    return { kind: 'embedded', location: p === ':memory:' ? ':memory:' : resolve(p) };
+  }
+  if (/^https?:\/\//.test(endpoint)) return { kind: 'server', location: endpoint };
+  throw new Error(`unsupported ClickHouse endpoint "${endpoint}": use "embedded:<dir>", "embedded::memory:" or http(s)://host:8123`);
+}
+
+const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function settingLiteral(v: string | number | boolean): string {
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  if (typeof v === 'number') return String(v);
+  if (/^-?\d+(\.\d+)?$/.test(v)) return v;
+  return "'" + v.replace(/\\/g, '\\\\').replace(/'/g, "''") + "'";
+}
+
+/**
+ * Settings as a trailing SETTINGS clause. chDB applies `clickhouse_settings`
+ * with SET, which outlives the query in its session; a SETTINGS clause does
+ * not. The newline ends a trailing `--` comment in the user's SQL.
+ */
+export function withSettingsClause(sql: string, settings: Record<string, string | number | boolean>): string {
+  const entries = Object.entries(settings);
+  if (entries.length === 0) return sql;
+  const parts: string[] = [];
+  for (const [k, v] of entries) {
+    if (!SETTING_NAME.test(k)) throw new Error(`invalid setting name "${k}": letters, digits and _ only`);
+    parts.push(`${k} = ${settingLiteral(v)}`);
+  }
+  return `${sql}\nSETTINGS ${parts.join(', ')}`;
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+async function drain(stream: Readable): Promise<void> {
+  for await (const _ of stream) void _;
+}
+
+export class StoreBackend {
+  readonly endpoint: ParsedEndpoint;
+  private readonly clients = new Map<string, Promise<ClickHouseClient>>();
+  private timezone: Promise<string> | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: StoreOptions) {
+    this.endpoint = parseEndpoint(opts.endpoint);
+    if (this.endpoint.kind === 'embedded' && this.endpoint.location !== ':memory:') mkdirSync(this.endpoint.location, { recursive: true });
+  }
+
+  /** A client whose current database is `database` (one per database: chDB's USE is per session). */
+  private client(database = 'default'): Promise<ClickHouseClient> {
+    if (this.closed) return Promise.reject(new Error('the ClickHouse store is closed'));
+    let c = this.clients.get(database);
+    if (!c) {
+      c = this.createClient(database);
+      this.clients.set(database, c);
+      c.catch(() => this.clients.delete(database));
+    }
+    return c;
+  }
+
+  private async createClient(database: string): Promise<ClickHouseClient> {
+    if (this.endpoint.kind === 'embedded') {
+      const client = createClient({ connection: createChdbConnection({ path: this.endpoint.location }) } as Parameters<typeof createClient>[0]);
+      if (database !== 'default') {
+        try {
+          await client.command({ query: `USE ${quoteIdent(database)}` });
+        } catch (err) {
+          await client.close();
+          throw err;
+        }
+      }
+      return client;
+    }
+    return createClient({
+      url: this.endpoint.location,
+      username: this.opts.username,
+      password: this.opts.password,
+      database,
+      request_timeout: this.opts.timeoutMs,
+      compression: { request: this.opts.compression === 'gzip', response: this.opts.compression === 'gzip' },
+    });
+  }
+
+  /** One INSERT of a whole JSONEachRow body. */
+  async insert(table: string, body: Uint8Array, database?: string): Promise<void> {
+    const client = await this.client();
+    const target = database ? `${quoteIdent(database)}.${quoteIdent(table)}` : quoteIdent(table);
+    const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const res = await client.exec({
+      query: `INSERT INTO ${target} FORMAT JSONEachRow`,
+      values: Readable.from([buf], { objectMode: false }),
+    });
+    await drain(res.stream);
+  }
+
+  async command(sql: string, database?: string): Promise<void> {
+    const client = await this.client(database);
+    await client.command({ query: sql });
+  }
+
+  async query(sql: string, o: QueryOptions = {}): Promise<QueryResult> {
+    const client = await this.client(o.database);
+    const format = o.format ?? 'TabSeparated';
+    const embedded = this.endpoint.kind === 'embedded';
+    const settings = o.settings ?? {};
+    const clickhouse_settings: ClickHouseSettings = { default_format: format as ClickHouseSettings['default_format'] };
+    if (!embedded) Object.assign(clickhouse_settings, settings);
+    const res = await client.exec({
+      query: embedded ? withSettingsClause(sql, settings) : sql,
+      clickhouse_settings,
+      ...(o.params && Object.keys(o.params).length > 0 ? { query_params: o.params } : {}),
+    });
+    const body = await readAll(res.stream);
+    if (!embedded) {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.response_headers)) {
+        if (v === undefined) continue;
+        const name = k.toLowerCase();
+        if (name.startsWith('x-clickhouse-') || name === 'content-type') headers[name] = Array.isArray(v) ? v.join(', ') : String(v);
+      }
+      return { body, contentType: headers['content-type'] ?? contentTypeFor(headers['x-clickhouse-format'] ?? format), headers };
+    }
+    const effective = formatOf(sql) ?? format;
+    const summary = (res as { summary?: unknown }).summary;
+    return {
+      body,
+      contentType: contentTypeFor(effective),
+      headers: {
+        'x-clickhouse-format': effective,
+        'x-clickhouse-query-id': res.query_id,
+        'x-clickhouse-timezone': await this.serverTimezone(),
+        'x-clickhouse-summary': JSON.stringify(summary ?? {}),
+      },
+    };
+  }
+
+  private serverTimezone(): Promise<string> {
+    this.timezone ??= this.client()
+      .then((c) => c.query({ query: 'SELECT timezone() AS tz', format: 'JSONEachRow' }))
+      .then((r) => r.json<{ tz: string }>())
+      .then((rows) => rows[0]?.tz ?? 'UTC')
+      .catch(() => 'UTC');
+    return this.timezone;
+  }
+
+  async ping(): Promise<boolean> {
+    const client = await this.client();
+    const r = await client.ping();
+    return r.success;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const clients = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.all(clients.map((p) => p.then((c) => c.close()).catch(() => undefined)));
+  }
+}
