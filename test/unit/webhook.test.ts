@@ -52,7 +52,7 @@ const open = (id: string): OpenInput => ({
   agent: 'ops-agent',
   traceId: '1'.repeat(32),
   spanId: '2'.repeat(16),
-  policy: { policy: 'p', rule: 'r', approvers: { groups: ['sre'], users: [] }, minApprovals: 1, timeoutMs: 60_000, onTimeout: 'deny', channels: ['webhook:audit'] },
+  policy: { policy: 'p', rule: 'r', approvers: { groups: ['sre'], users: [] }, minApprovals: 1, timeoutMs: 60_000, onTimeout: 'deny', channels: ['webhook/audit'] },
 });
 
 describe('webhook signature', () => {
@@ -109,8 +109,8 @@ describe('webhook delivery', () => {
     const rejecting = await receiver(() => 400);
     const metrics = new SelfMetrics({ defaultMetrics: false });
     const hooks = webhooksConfigSchema.parse([
-      { name: 'down', url: failing.url, secret: SECRET, max_attempts: 3, initial_backoff_ms: 1, max_backoff_ms: 4, events: ['opened'] },
-      { name: 'strict', url: rejecting.url, secret: SECRET, events: ['opened'] },
+      { name: 'down', all_requests: true, url: failing.url, secret: SECRET, max_attempts: 3, initial_backoff_ms: 1, max_backoff_ms: 4, events: ['opened'] },
+      { name: 'strict', all_requests: true, url: rejecting.url, secret: SECRET, events: ['opened'] },
     ]);
     const n = startWebhookNotifier({ engine, webhooks: hooks, logger, metrics });
     await engine.open(open('w2'));
@@ -128,11 +128,29 @@ describe('webhook delivery', () => {
     ]);
   });
 
+  it("routes a request's events by its policy channels; violations go to every webhook", async () => {
+    const audit = await receiver(() => 204);
+    const other = await receiver(() => 204);
+    const hooks = webhooksConfigSchema.parse([
+      { name: 'audit', url: audit.url, secret: SECRET },
+      { name: 'other', url: other.url, secret: SECRET },
+    ]);
+    const n = startWebhookNotifier({ engine, webhooks: hooks, logger });
+    await engine.open(open('w6'));
+    await engine.recordViolation('ungated', { rule: 'r', spanId: '3'.repeat(16), traceId: '4'.repeat(32) });
+    await n.idle();
+    n.stop();
+    await audit.close();
+    await other.close();
+    assert.deepEqual(audit.got.map((r) => JSON.parse(r.body).event.type), ['opened', 'ungated']);
+    assert.deepEqual(other.got.map((r) => JSON.parse(r.body).event.type), ['ungated']);
+  });
+
   it('bounds its queue and counts overflow', async () => {
     let release!: () => void;
     const slow = await receiver(() => 204, new Promise<void>((r) => (release = r)));
     const metrics = new SelfMetrics({ defaultMetrics: false });
-    const n = startWebhookNotifier({ engine, webhooks: webhooksConfigSchema.parse([{ name: 'small', url: slow.url, secret: SECRET, queue_size: 1 }]), logger, metrics });
+    const n = startWebhookNotifier({ engine, webhooks: webhooksConfigSchema.parse([{ name: 'small', all_requests: true, url: slow.url, secret: SECRET, queue_size: 1 }]), logger, metrics });
     // w3 is in flight (held by the receiver), w4 waits in the queue, w5 finds it full.
     for (const id of ['w3', 'w4', 'w5']) await engine.open(open(id));
     release();

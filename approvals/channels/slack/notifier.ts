@@ -18,15 +18,15 @@ export interface SlackNotifier {
 
 /**
  * Where a request is posted. Policy channels name Slack as `slack` (the
- * configured default channel) or `slack:<channel>`; a policy that names no
- * channels at all goes to the default channel.
+ * configured default channel) or `slack/<channel>` (also `slack:<channel>`);
+ * a policy that names no channels at all goes to the default channel.
  */
 export function slackTargets(r: ApprovalRequest, defaultChannel: string | undefined): string[] {
-  const named = r.policy.channels.filter((c) => c === 'slack' || c.startsWith('slack:'));
+  const named = r.policy.channels.filter((c) => c === 'slack' || c.startsWith('slack:') || c.startsWith('slack/'));
   if (named.length === 0) return r.policy.channels.length === 0 && defaultChannel ? [defaultChannel] : [];
   const out = new Set<string>();
   for (const c of named) {
-    const ch = c === 'slack' ? defaultChannel : c.slice('slack:'.length);
+    const ch = c === 'slack' ? defaultChannel : c.slice('slack'.length + 1);
     if (ch) out.add(ch);
   }
   return [...out];

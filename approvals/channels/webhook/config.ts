@@ -12,6 +12,12 @@ export const webhookConfigSchema = z.object({
   url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
   /** HMAC key for X-Sluice-Signature; normally ${env:…}. */
   secret: z.string().min(16, 'use a secret of at least 16 characters'),
+  /**
+   * false: a request's events go here only when its policy rule lists
+   * `webhook/<name>` (or `webhook`) in channels. true: every request's events.
+   * Violations (`ungated`, `flagged`), which have no rule to route them, always go.
+   */
+  all_requests: z.boolean().default(false),
   /** Event types to send; empty sends every event. */
   events: z.array(z.enum(eventTypes)).default([]),
   /** Attempts per event, the first included. */

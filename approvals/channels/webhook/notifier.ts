@@ -99,6 +99,7 @@ function createSender(w: WebhookConfig, logger: Logger, metrics: SelfMetrics | u
   return {
     offer(event: ApprovalEvent, request: ApprovalRequest | undefined) {
       if (stopped || (wanted.size > 0 && !wanted.has(event.type))) return;
+      if (request && !w.all_requests && !request.policy.channels.some((c) => c === 'webhook' || c === `webhook/${w.name}`)) return;
       if (queue.length >= w.queue_size) return drop('queue_full', event.type);
       const body = JSON.stringify({ event, request: request ? requestView(request) : undefined });
       queue.push({ body, type: event.type, delivery: event.hash || `${event.approvalId}:${event.seq}` });
