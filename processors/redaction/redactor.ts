@@ -1,0 +1,266 @@
+// The redactor: rules + key rules + modes, applied to one string, one
+// AnyValue or a list of attributes. createRedactor is the plain API other
+// modules use (approval chat text, console previews, the CLI).
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { AnyValue, Batch, KeyValue } from '../../pipeline/model.js';
+import { redactionConfigSchema, type RedactionConfig, type RedactionConfigInput } from './config.js';
+import { compileEngine, RuleCompileError, type Engine, type Finding } from './engine.js';
+import { parseGitleaksToml } from './gitleaks.js';
+import { jsonLiterals, looksLikeJson } from './json.js';
+import { createKeyRules, jsonKeyTrigger, type KeyVerdict } from './keys.js';
+import { createReplacer, randomHashKey, type Replacer } from './modes.js';
+import { packs } from './rules/index.js';
+import type { RuleSpec } from './rules/types.js';
+import { redactBatchInPlace, type BatchReport } from './walk.js';
+
+export type { Finding } from './engine.js';
+
+/** Redactions made in one item (span, log record, resource, scope). */
+export class Tally {
+  count = 0;
+  readonly types = new Map<string, number>();
+  add(type: string, n = 1): void {
+    this.count += n;
+    this.types.set(type, (this.types.get(type) ?? 0) + n);
+  }
+  addAll(other: Tally): void {
+    for (const [t, n] of other.types) this.add(t, n);
+  }
+}
+
+/** Returned in place of a value whose attribute must be removed (`drop` mode). */
+export const DROP: unique symbol = Symbol('drop');
+
+export const BLOCKED_KEY_TYPE = 'blocked_key';
+const MAX_JSON_DEPTH = 4;
+
+export interface Redactor {
+  /** Redacts free text with the configured rules and modes. */
+  redactText(text: string): { text: string; findings: Finding[] };
+  /** What the rules find in the text, without redacting (UTF-16 offsets). */
+  findings(text: string): Finding[];
+  /** Redacts every agent-controlled string of a batch in place. */
+  redactBatch(batch: Batch): BatchReport;
+  /** Internal, for walk.ts: a value, recording what it redacted; DROP to remove the attribute. */
+  redactValue(value: AnyValue, tally: Tally): AnyValue | typeof DROP;
+  /** Internal, for walk.ts: attributes in place. */
+  redactAttributes(attrs: KeyValue[], tally: Tally): void;
+  /** Internal, for walk.ts: a string in a position that cannot be dropped (names, messages). */
+  redactString(text: string, tally: Tally): string;
+  readonly rules: readonly RuleSpec[];
+}
+
+export interface CreateRedactorOptions {
+  logger?: Logger;
+  /** Which prefilter the engine uses; for benchmarks. */
+  prefilter?: 'set' | 'keywords';
+}
+
+function customToSpec(r: RedactionConfig['rules'][number]): RuleSpec {
+  return {
+    name: r.name,
+    type: r.type,
+    pattern: r.pattern,
+    group: r.group,
+    keywords: r.keywords,
+    validator: r.validator,
+    minEntropy: r.min_entropy,
+    priority: r.priority ?? 75,
+  };
+}
+
+/** The rule list a config asks for: packs, minus disabled rules, plus custom and gitleaks rules. */
+export function rulesFor(config: RedactionConfig): RuleSpec[] {
+  const disabled = new Set(config.disable_rules);
+  const specs: RuleSpec[] = [];
+  for (const p of config.packs) for (const r of packs[p] ?? []) if (!disabled.has(r.name) && !disabled.has(r.type)) specs.push(r);
+  for (const r of config.rules) specs.push(customToSpec(r));
+  if (config.gitleaks_file) {
+    let text: string;
+    try {
+      text = readFileSync(config.gitleaks_file, 'utf8');
+    } catch (err) {
+      throw new RuleCompileError(`gitleaks_file ${config.gitleaks_file}`, `cannot read the file: ${(err as Error).message}`);
+    }
+    specs.push(...parseGitleaksToml(text, config.gitleaks_file));
+  }
+  return specs;
+}
+
+export function createRedactor(input: RedactionConfigInput | RedactionConfig = {}, opts: CreateRedactorOptions = {}): Redactor {
+  const config = redactionConfigSchema.parse(input);
+  const specs = rulesFor(config);
+  const keyOf = createKeyRules(config.key_rules.block, config.key_rules.allow);
+  const trigger = config.scan_json_strings ? jsonKeyTrigger(config.key_rules.block) : undefined;
+  const engine: Engine = compileEngine(specs, { triggers: trigger ? [trigger] : [], prefilter: opts.prefilter });
+  let hashKey: string | Buffer | undefined = config.hash_key || undefined;
+  if (!hashKey) {
+    hashKey = randomHashKey();
+    const hashed = config.default_mode === 'hash' || Object.values(config.modes).includes('hash');
+    if (hashed) opts.logger?.warn('redaction: no hash_key configured (set SLUICE_REDACTION_HASH_KEY); using a random per-process key, so hashes will not correlate across restarts or replicas');
+  }
+  const replacer: Replacer = createReplacer({ modes: config.modes, defaultMode: config.default_mode, hashKey });
+  const scanJson = config.scan_json_strings;
+
+  function applyFindings(text: string, found: readonly Finding[], tally: Tally | undefined): { text: string; drop: boolean } {
+    let out = '';
+    let at = 0;
+    let drop = false;
+    for (const f of found) {
+      out += text.slice(at, f.start) + replacer.replacement(f.type, f.rule, text.slice(f.start, f.end));
+      at = f.end;
+      if (replacer.modeFor(f.type, f.rule) === 'drop') drop = true;
+      tally?.add(f.type);
+    }
+    return { text: out + text.slice(at), drop };
+  }
+
+  function blockedReplacement(value: AnyValue, tally: Tally): string | typeof DROP {
+    tally.add(BLOCKED_KEY_TYPE);
+    if (replacer.modeFor(BLOCKED_KEY_TYPE, BLOCKED_KEY_TYPE) === 'drop') return DROP;
+    const s = typeof value === 'string' ? value : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? '';
+    return replacer.replacement(BLOCKED_KEY_TYPE, BLOCKED_KEY_TYPE, s);
+  }
+
+  /** JSON text: rewrite the literals that hold something, and values under blocked keys. */
+  function redactJson(text: string, tally: Tally, found: Finding[] | undefined, depth: number): { text: string; drop: boolean } | undefined {
+    const lits = jsonLiterals(text);
+    if (!lits) return undefined;
+    const edits: { start: number; end: number; text: string }[] = [];
+    let drop = false;
+    let skipUntil = -1;
+    for (const lit of lits) {
+      if (lit.start < skipUntil) continue;
+      const content = lit.escaped ? (JSON.parse(text.slice(lit.start, lit.end)) as string) : text.slice(lit.start + 1, lit.end - 1);
+      if (lit.value && keyOf(content) === 'block' && lit.value.end > lit.value.start && text.slice(lit.value.start, lit.value.end) !== 'null') {
+        tally.add(BLOCKED_KEY_TYPE);
+        if (replacer.modeFor(BLOCKED_KEY_TYPE, BLOCKED_KEY_TYPE) === 'drop') drop = true;
+        edits.push({ start: lit.value.start, end: lit.value.end, text: JSON.stringify(replacer.replacement(BLOCKED_KEY_TYPE, BLOCKED_KEY_TYPE, text.slice(lit.value.start, lit.value.end))) });
+        found?.push({ start: lit.value.start, end: lit.value.end, type: BLOCKED_KEY_TYPE, rule: BLOCKED_KEY_TYPE });
+        skipUntil = lit.value.end;
+        // The key itself is still scanned below.
+      }
+      const before = tally.count;
+      const inner: Finding[] | undefined = found ? [] : undefined;
+      const r = redactStringInner(content, tally, depth + 1, inner);
+      if (tally.count !== before) {
+        drop ||= r.drop;
+        edits.push({ start: lit.start, end: lit.end, text: JSON.stringify(r.text) });
+        // Offsets map back exactly when the literal has no escapes; otherwise
+        // the finding is reported on the whole literal.
+        for (const f of inner ?? []) found!.push(lit.escaped ? { ...f, start: lit.start + 1, end: lit.end - 1 } : { ...f, start: f.start + lit.start + 1, end: f.end + lit.start + 1 });
+      }
+    }
+    if (edits.length === 0) return { text, drop: false };
+    edits.sort((a, b) => a.start - b.start);
+    let out = '';
+    let at = 0;
+    for (const e of edits) {
+      if (e.start < at) continue;
+      out += text.slice(at, e.start) + e.text;
+      at = e.end;
+    }
+    return { text: out + text.slice(at), drop };
+  }
+
+  function redactStringInner(text: string, tally: Tally, depth: number, found: Finding[] | undefined): { text: string; drop: boolean } {
+    const hits = engine.probe(text);
+    if (hits.length === 0) return { text, drop: false };
+    if (scanJson && depth < MAX_JSON_DEPTH && looksLikeJson(text)) {
+      const r = redactJson(text, tally, found, depth);
+      if (r) return r;
+    }
+    const f = engine.findingsFor(text, hits);
+    if (f.length === 0) return { text, drop: false };
+    found?.push(...f);
+    return applyFindings(text, f, tally);
+  }
+
+  function redactString(text: string, tally: Tally): string {
+    return redactStringInner(text, tally, 0, undefined).text;
+  }
+
+  function verdict(key: string): KeyVerdict {
+    return keyOf(key);
+  }
+
+  // Keys made only of lowercase letters and . _ - cannot hold anything the
+  // packs look for; others (digits, @, capitals) are scanned like values.
+  function plainKey(key: string): boolean {
+    if (key.length > 64) return false;
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      if (!((c >= 97 && c <= 122) || c === 46 || c === 95 || c === 45)) return false;
+    }
+    return true;
+  }
+
+  function redactValue(value: AnyValue, tally: Tally): AnyValue | typeof DROP {
+    if (typeof value === 'string') {
+      const r = redactStringInner(value, tally, 0, undefined);
+      return r.drop ? DROP : r.text;
+    }
+    if (value === null || typeof value !== 'object') return value;
+    if (value instanceof Uint8Array) {
+      // Bytes an agent sends are often text; if the text holds a finding the
+      // value becomes the redacted text.
+      const s = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+      const before = tally.count;
+      const r = redactStringInner(s, tally, 0, undefined);
+      if (tally.count === before) return value;
+      return r.drop ? DROP : r.text;
+    }
+    if (Array.isArray(value)) {
+      let w = 0;
+      for (let i = 0; i < value.length; i++) {
+        const v = redactValue(value[i]!, tally);
+        if (v !== DROP) value[w++] = v;
+      }
+      value.length = w;
+      return value;
+    }
+    redactAttributes(value.kvlist, tally);
+    return value;
+  }
+
+  function redactAttributes(attrs: KeyValue[], tally: Tally): void {
+    let w = 0;
+    for (let i = 0; i < attrs.length; i++) {
+      const kv = attrs[i]!;
+      const v = verdict(kv.key);
+      if (v === 'allow') {
+        attrs[w++] = kv;
+        continue;
+      }
+      let out: AnyValue | typeof DROP;
+      if (v === 'block') out = kv.value === null || kv.value === '' ? kv.value : blockedReplacement(kv.value, tally);
+      else out = redactValue(kv.value, tally);
+      if (out === DROP) continue;
+      kv.value = out;
+      if (!plainKey(kv.key)) kv.key = redactString(kv.key, tally);
+      attrs[w++] = kv;
+    }
+    attrs.length = w;
+  }
+
+  const self: Redactor = {
+    rules: specs,
+    redactText(text) {
+      const tally = new Tally();
+      const found: Finding[] = [];
+      const r = redactStringInner(text, tally, 0, found);
+      return { text: r.text, findings: found };
+    },
+    findings(text) {
+      return [...engine.scan(text)];
+    },
+    redactBatch(batch) {
+      return redactBatchInPlace(batch, self);
+    },
+    redactValue,
+    redactAttributes,
+    redactString,
+  };
+  return self;
+}

@@ -1,0 +1,81 @@
+// The `pii` pack. Patterns find candidates; validators (validators.ts) reject
+// look-alikes, so a pattern may be looser than the format it stands for.
+// `\b` is in the patterns themselves (not only in the post-match boundary
+// check) so that the RE2.Set prefilter already skips digit runs inside longer
+// numbers and identifiers.
+import type { RuleSpec } from './types.js';
+
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+const H = '[0-9a-fA-F]{1,4}';
+
+export const piiRules: RuleSpec[] = [
+  {
+    name: 'email',
+    type: 'email',
+    pattern: '\\b[A-Za-z0-9][A-Za-z0-9._%+\\-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9\\-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,24}\\b',
+    keywords: ['@'],
+    validator: 'email',
+    boundary: 'word',
+    priority: 40,
+  },
+  {
+    // E.164 with optional separators, and North American / European national
+    // formats written with separators (bare digit runs are too ambiguous).
+    name: 'phone',
+    type: 'phone',
+    pattern:
+      '(?:\\+[1-9][0-9]{0,2}[ .\\-]?(?:\\([0-9]{1,4}\\)[ .\\-]?)?[0-9]{1,4}(?:[ .\\-]?[0-9]{2,4}){1,4}\\b' +
+      '|\\([2-9][0-9]{2}\\) ?[0-9]{3}[ .\\-][0-9]{4}\\b' +
+      '|\\b[2-9][0-9]{2}[.\\-][0-9]{3}[.\\-][0-9]{4}\\b' +
+      '|\\b0[1-9][0-9]{0,3}[ \\-/][0-9]{2,8}(?:[ \\-][0-9]{2,4}){0,4}\\b)',
+    validator: 'phone',
+    boundary: 'number',
+    priority: 30,
+  },
+  {
+    name: 'credit_card',
+    type: 'credit_card',
+    pattern: '\\b[2-6][0-9]{3}(?:[ \\-]?[0-9]){9,15}\\b',
+    validator: 'luhn',
+    boundary: 'number',
+    priority: 55,
+  },
+  {
+    name: 'ssn',
+    type: 'ssn',
+    pattern: '\\b[0-8][0-9]{2}(?:-[0-9]{2}-| [0-9]{2} )[0-9]{4}\\b',
+    validator: 'ssn',
+    boundary: 'number',
+    priority: 45,
+  },
+  {
+    name: 'iban',
+    type: 'iban',
+    pattern: '\\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\\b',
+    validator: 'iban',
+    boundary: 'word',
+    priority: 50,
+  },
+  {
+    name: 'ipv4',
+    type: 'ipv4',
+    pattern: `\\b${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}\\b`,
+    validator: 'ipv4',
+    boundary: 'number',
+    priority: 35,
+  },
+  {
+    // Eight groups, or a `::` compression (optionally ending in dotted IPv4
+    // or a zone); node:net has the last word on whether it is an address.
+    name: 'ipv6',
+    type: 'ipv6',
+    pattern:
+      `(?:\\b(?:${H}:){7}${H}\\b` +
+      `|\\b${H}(?::${H}){0,6}::(?:${H}(?::${H}){0,6})?` +
+      `|::${H}(?::${H}){0,6})` +
+      `(?:(?:\\.[0-9]{1,3}){3}|%[0-9A-Za-z]{1,15})?`,
+    validator: 'ipv6',
+    boundary: 'word',
+    priority: 35,
+  },
+];

@@ -1,0 +1,263 @@
+// Validators run only on matches (rare), so they favour clarity over speed.
+// Each answers "is this candidate really the thing?": checksums (Luhn,
+// mod-97), number plans (SSN areas), structure (JWT header, IP ranges) and
+// randomness (Shannon entropy) reject the look-alikes a pattern cannot.
+import { isIPv6 } from 'node:net';
+import RE2 from 're2';
+import type { ValidatorName } from './rules/types.js';
+
+// Invariant 5: telemetry only meets RE2, even inside validators.
+const re = (pattern: string, flags = ''): RE2 => new RE2(pattern, flags);
+
+export interface ValidatorInput {
+  /** The matched (or grouped) value. */
+  value: string;
+  /** Rule option, for the entropy family. */
+  minEntropy?: number;
+}
+
+export type Validator = (input: ValidatorInput) => boolean;
+
+export function digitsOf(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) out += s[i];
+  }
+  return out;
+}
+
+const SEPARATOR = re('[ -]');
+
+function allSame(s: string): boolean {
+  for (let i = 1; i < s.length; i++) if (s[i] !== s[0]) return false;
+  return true;
+}
+
+export function luhn(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/** Card numbers: 13–19 digits, Luhn-valid, grouped consistently when grouped. */
+export function isCardNumber(value: string): boolean {
+  const digits = digitsOf(value);
+  if (digits.length < 13 || digits.length > 19) return false;
+  if (!luhn(digits)) return false;
+  if (allSame(digits)) return false;
+  const groups = SEPARATOR.split(value);
+  if (groups.length > 1) {
+    // 4-4-4-4(-3), Amex 4-6-5, Diners 4-6-4; anything else is some other number.
+    const sizes = groups.map((g) => g.length).join(',');
+    const fours = groups.slice(0, -1).every((g) => g.length === 4) && groups[groups.length - 1]!.length >= 1 && groups[groups.length - 1]!.length <= 4;
+    if (!fours && sizes !== '4,6,5' && sizes !== '4,6,4') return false;
+    if (value.includes(' ') && value.includes('-')) return false;
+  }
+  return true;
+}
+
+export function ibanMod97(value: string): boolean {
+  const s = value.split(' ').join('').toUpperCase();
+  const len = IBAN_LENGTHS[s.slice(0, 2)];
+  if (len === undefined || s.length !== len) return false;
+  const rearranged = s.slice(4) + s.slice(0, 4);
+  let rem = 0;
+  for (let i = 0; i < rearranged.length; i++) {
+    const c = rearranged.charCodeAt(i);
+    if (c >= 48 && c <= 57) rem = (rem * 10 + (c - 48)) % 97;
+    else if (c >= 65 && c <= 90) rem = (rem * 100 + (c - 55)) % 97;
+    else return false;
+  }
+  return rem === 1;
+}
+
+// Registry lengths (SWIFT IBAN registry) for the countries that issue IBANs.
+const IBAN_LENGTHS: Record<string, number> = {
+  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22, CY: 28, CZ: 24,
+  DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GE: 22, GI: 23, GL: 18, GR: 27, GT: 28,
+  HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30, KZ: 20, LB: 28, LC: 32, LI: 21, LT: 20, LU: 20,
+  LV: 21, MC: 27, MD: 24, ME: 22, MK: 19, MR: 27, MT: 31, MU: 30, NL: 18, NO: 15, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29,
+  RO: 24, RS: 22, SA: 24, SC: 31, SE: 24, SI: 19, SK: 24, SM: 27, ST: 25, SV: 28, TL: 23, TN: 24, TR: 26, UA: 29, VA: 22,
+  VG: 24, XK: 20,
+};
+
+/** US SSN: area not 000, 666 or 9xx; group not 00; serial not 0000. */
+export function isSsn(value: string): boolean {
+  const d = digitsOf(value);
+  if (d.length !== 9) return false;
+  const area = d.slice(0, 3);
+  if (area === '000' || area === '666' || area[0] === '9') return false;
+  if (d.slice(3, 5) === '00' || d.slice(5) === '0000') return false;
+  return true;
+}
+
+export function isIpv4(value: string): boolean {
+  const parts = value.split('.');
+  if (parts.length !== 4) return false;
+  for (const p of parts) {
+    if (p.length > 1 && p[0] === '0') return false;
+    const n = Number(p);
+    if (!Number.isInteger(n) || n > 255) return false;
+  }
+  // 0.0.0.0 and the like are placeholders, not someone's address.
+  return value !== '0.0.0.0' && value !== '255.255.255.255';
+}
+
+const IPV6_GROUP_SEP = re('[:.]');
+
+export function isIpv6Address(value: string): boolean {
+  if (!isIPv6(value)) return false;
+  // An address has at least two non-empty groups (`::1` and `::` are not anyone's).
+  const groups = IPV6_GROUP_SEP.split(value.split('%')[0]!).filter((g) => g.length > 0);
+  return groups.length >= 2;
+}
+
+export function isPhone(value: string): boolean {
+  const d = digitsOf(value);
+  if (value.startsWith('+')) return d.length >= 10 && d.length <= 15;
+  if (value.startsWith('0')) return d.length >= 9 && d.length <= 12;
+  // North American: 10 digits, area code starts 2–9.
+  return d.length === 10 && d[0] !== '0' && d[0] !== '1';
+}
+
+const IMAGE_OR_FILE_TLD = new Set(['png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'ico', 'js', 'ts', 'css', 'map', 'json', 'lock', 'txt', 'md']);
+
+export function isEmail(value: string): boolean {
+  const at = value.lastIndexOf('@');
+  const tld = value.slice(value.lastIndexOf('.') + 1).toLowerCase();
+  // logo@2x.png, chunk@1.2.3.js: asset names, not addresses.
+  if (IMAGE_OR_FILE_TLD.has(tld)) return false;
+  return at > 0 && !value.slice(at + 1).startsWith('-');
+}
+
+function base64UrlDecode(s: string): string | undefined {
+  try {
+    return Buffer.from(s, 'base64url').toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A JWT's header decodes to a JSON object naming its algorithm or type. */
+export function isJwt(value: string): boolean {
+  const [header, payload] = value.split('.');
+  if (!header || !payload) return false;
+  const h = base64UrlDecode(header);
+  if (!h) return false;
+  try {
+    const parsed: unknown = JSON.parse(h);
+    return typeof parsed === 'object' && parsed !== null && ('alg' in parsed || 'typ' in parsed);
+  } catch {
+    return false;
+  }
+}
+
+/** Shannon entropy in bits per character. */
+export function shannonEntropy(s: string): number {
+  if (s.length === 0) return 0;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let h = 0;
+  for (const n of counts.values()) {
+    const p = n / s.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+const UUID = re('^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', 'i');
+const HEX = re('^[0-9a-f]+$', 'i');
+const DIGITS = re('^[0-9]+$');
+const LETTERS = re('^[a-z]+$', 'i');
+const HAS_DIGIT = re('[0-9]');
+// Words joined by separators (identifiers, paths, file names), not random.
+const WORDY = re('^[a-z]+(?:[_.\\-/][a-z0-9]+)*$', 'i');
+const PLACEHOLDER = re('^(?:x+|\\*+|\\.+|<[^>]*>|\\$\\{[^}]*\\}|your[_-].*|changeme|redacted|null|undefined|none|example.*)$', 'i');
+const TRAILING_PUNCT = re('[.=]+$');
+// eslint-disable-next-line no-control-regex
+const CONTROL = re('[\\x00-\\x1f\\x{fffd}]');
+
+function hasClassMix(s: string): boolean {
+  let lower = false;
+  let upper = false;
+  let digit = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 97 && c <= 122) lower = true;
+    else if (c >= 65 && c <= 90) upper = true;
+    else if (c >= 48 && c <= 57) digit = true;
+  }
+  return (lower ? 1 : 0) + (upper ? 1 : 0) + (digit ? 1 : 0) >= 2;
+}
+
+/**
+ * A value introduced by `api_key=`, `token:` ...: random-looking enough to be
+ * a credential. UUIDs, hex digests, numbers, identifiers and placeholders are
+ * not: they are what such keys hold in ordinary telemetry (ids, versions).
+ */
+export function isGenericSecret(value: string, minEntropy = 3.5): boolean {
+  const v = value.replace(TRAILING_PUNCT, '');
+  if (v.length < 16) return false;
+  if (UUID.test(v) || HEX.test(v) || DIGITS.test(v) || PLACEHOLDER.test(v) || WORDY.test(v)) return false;
+  if (!hasClassMix(v)) return false;
+  return shannonEntropy(v) >= minEntropy;
+}
+
+export function isAwsSecret(value: string): boolean {
+  return value.length === 40 && !HEX.test(value) && hasClassMix(value) && shannonEntropy(value) >= 4;
+}
+
+/** A bearer credential, not prose ("bearer authentication") or a placeholder. */
+export function isBearer(value: string): boolean {
+  if (PLACEHOLDER.test(value)) return false;
+  if (LETTERS.test(value)) return false;
+  return value.length >= 16 || (HAS_DIGIT.test(value) && shannonEntropy(value) >= 3);
+}
+
+/** `Basic <base64(user:password)>`. */
+export function isBasicAuth(value: string): boolean {
+  let decoded: string;
+  try {
+    decoded = Buffer.from(value, 'base64').toString('utf8');
+  } catch {
+    return false;
+  }
+  const colon = decoded.indexOf(':');
+  return colon > 0 && colon < decoded.length - 1 && !CONTROL.test(decoded);
+}
+
+export function entropyAtLeast(value: string, minEntropy = 3.5): boolean {
+  return shannonEntropy(value) >= minEntropy;
+}
+
+export const validators: Record<ValidatorName, Validator> = {
+  luhn: ({ value }) => isCardNumber(value),
+  iban: ({ value }) => ibanMod97(value),
+  ssn: ({ value }) => isSsn(value),
+  ipv4: ({ value }) => isIpv4(value),
+  ipv6: ({ value }) => isIpv6Address(value),
+  phone: ({ value }) => isPhone(value),
+  email: ({ value }) => isEmail(value),
+  jwt: ({ value }) => isJwt(value),
+  entropy: ({ value, minEntropy }) => entropyAtLeast(value, minEntropy),
+  basic_auth: ({ value }) => isBasicAuth(value),
+  bearer: ({ value }) => isBearer(value),
+  generic_secret: ({ value, minEntropy }) => isGenericSecret(value, minEntropy),
+  aws_secret: ({ value }) => isAwsSecret(value),
+};
+
+export const validatorNames = Object.keys(validators) as ValidatorName[];
