@@ -129,15 +129,22 @@ export class JournalLog implements ApprovalLog {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.writing;
+    // Appends accepted before close are still written.
+    while (this.draining) await this.writing;
     await this.fh.close();
   }
 
+  // `draining` must drop in the same tick the queue is seen empty: an append
+  // made by a caller woken by the last resolve() must start a new drain.
   private async drain(): Promise<void> {
     try {
       await this.drainQueue();
     } finally {
       this.draining = false;
+      if (this.queue.length > 0) {
+        this.draining = true;
+        this.writing = this.drain();
+      }
     }
   }
 

@@ -168,6 +168,7 @@ export class ApprovalEventStore {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private idleWaiters: Array<() => void> = [];
+  private wake?: () => void;
   private readonly table: string;
 
   constructor(private readonly opts: ApprovalEventStoreOptions) {
@@ -201,6 +202,7 @@ export class ApprovalEventStore {
     this.stopped = true;
     this.unsubscribe?.();
     clearTimeout(this.timer);
+    this.wake?.();
     await this.running;
     for (const w of this.idleWaiters.splice(0)) w();
   }
@@ -240,7 +242,14 @@ export class ApprovalEventStore {
         return;
       } catch (err) {
         this.opts.logger.warn({ err: (err as Error).message, exportedSeq: this.exportedSeq, retryInMs: backoff }, 'approval events not yet in ClickHouse; retrying (they are safe in the journal)');
-        await new Promise((r) => setTimeout(r, backoff).unref());
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, backoff);
+          this.wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        this.wake = undefined;
         backoff = Math.min(backoff * 2, this.opts.maxRetryIntervalMs ?? 30_000);
       }
     }
