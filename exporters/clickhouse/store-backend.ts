@@ -7,7 +7,6 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
 import { contentTypeFor } from './formats.js';
 import type { QueryOptions, QueryResult, StoreOptions } from './store-protocol.js';
 import { quoteIdent } from './schema.js';
@@ -89,6 +88,8 @@ export class StoreBackend {
 
   private async createClient(database: string): Promise<ClickHouseClient> {
     if (this.endpoint.kind === 'embedded') {
+      // Loaded only for embedded endpoints: a server endpoint needs no chDB.
+      const { createChdbConnection } = await import('chdb/connection');
       const client = createClient({ connection: createChdbConnection({ path: this.endpoint.location }) } as Parameters<typeof createClient>[0]);
       if (database !== 'default') {
         try {
@@ -119,6 +120,14 @@ export class StoreBackend {
       query: `INSERT INTO ${target} FORMAT JSONEachRow`,
       values: Readable.from([buf], { objectMode: false }),
     });
+    await drain(res.stream);
+  }
+
+  /** A statement with no result set, with its input data if any (INSERT … FORMAT x). */
+  async write(sql: string, data: Uint8Array | undefined, database?: string): Promise<void> {
+    const client = await this.client(database);
+    if (!data) return this.command(sql, database);
+    const res = await client.exec({ query: sql, values: Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)], { objectMode: false }) });
     await drain(res.stream);
   }
 
