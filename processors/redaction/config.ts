@@ -56,6 +56,10 @@ export const DEFAULT_ALLOWED_KEYS = [
   '*_tokens',
   '*.tokens',
   '*token_count',
+  // Identities, not content: the approval trail must name who asked (the
+  // requester can never approve their own request, which needs the real id).
+  'enduser.id',
+  'gen_ai.agent.name',
   'sluice.approval.id',
   'sluice.approval.phase',
   'sluice.action.hash',
