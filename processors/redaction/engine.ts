@@ -100,6 +100,10 @@ function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
 function isAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
@@ -115,9 +119,10 @@ function boundaryOk(text: string, start: number, end: number, kind: NonNullable<
   const after = end < text.length ? text.charCodeAt(end) : -1;
   if (kind === 'word') return !(before >= 0 && isWordChar(before) && isWordChar(text.charCodeAt(start))) && !(after >= 0 && isWordChar(after) && isWordChar(text.charCodeAt(end - 1)));
   if (kind === 'token') return !(before >= 0 && (isWordChar(before) || before === 45)) && !(after >= 0 && (isWordChar(after) || after === 45));
-  // number
-  if (before >= 0 && (isWordChar(before) || (isJoiner(before) && start > 1 && isAlnum(text.charCodeAt(start - 2))))) return false;
-  if (after >= 0 && (isWordChar(after) || (isJoiner(after) && end + 1 < text.length && isAlnum(text.charCodeAt(end + 1))))) return false;
+  // number: also not one group of a longer space-separated digit run
+  // ("4928 0820 5268 6892" holds no phone number).
+  if (before >= 0 && (isWordChar(before) || ((isJoiner(before) || before === 32) && start > 1 && (before === 32 ? isDigit(text.charCodeAt(start - 2)) : isAlnum(text.charCodeAt(start - 2)))))) return false;
+  if (after >= 0 && (isWordChar(after) || ((isJoiner(after) || after === 32) && end + 1 < text.length && (after === 32 ? isDigit(text.charCodeAt(end + 1)) : isAlnum(text.charCodeAt(end + 1)))))) return false;
   return true;
 }
 

@@ -185,9 +185,11 @@ const DIGITS = re('^[0-9]+$');
 const LETTERS = re('^[a-z]+$', 'i');
 const HAS_DIGIT = re('[0-9]');
 // Words joined by separators (identifiers, paths, file names), not random.
-const WORDY = re('^[a-z]+(?:[_.\\-/][a-z0-9]+)*$', 'i');
+const WORDY = re('^[a-z]+(?:[_.\\-/][a-z]+)*$');
 const PLACEHOLDER = re('^(?:x+|\\*+|\\.+|<[^>]*>|\\$\\{[^}]*\\}|your[_-].*|changeme|redacted|null|undefined|none|example.*)$', 'i');
 const TRAILING_PUNCT = re('[.=]+$');
+const SEGMENT_SEP = re('[-_/.]');
+const BASE64 = re('^[A-Za-z0-9+/_-]+={0,2}$');
 // eslint-disable-next-line no-control-regex
 const CONTROL = re('[\\x00-\\x1f\\x{fffd}]');
 
@@ -213,8 +215,49 @@ export function isGenericSecret(value: string, minEntropy = 3.5): boolean {
   const v = value.replace(TRAILING_PUNCT, '');
   if (v.length < 16) return false;
   if (UUID.test(v) || HEX.test(v) || DIGITS.test(v) || PLACEHOLDER.test(v) || WORDY.test(v)) return false;
-  if (!hasClassMix(v)) return false;
+  if (!hasClassMix(v) || camelIdentifier(v) || identifierLike(v) || encodedText(value)) return false;
   return shannonEntropy(v) >= minEntropy;
+}
+
+/** getAccessTokenFromCache: letters only, capitals never adjacent and sparse. */
+function camelIdentifier(v: string): boolean {
+  let upper = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    const isUpper = c >= 65 && c <= 90;
+    if (!isUpper && !(c >= 97 && c <= 122)) return false;
+    if (isUpper) {
+      upper++;
+      const n = v.charCodeAt(i + 1);
+      if (n >= 65 && n <= 90) return false;
+    }
+  }
+  return upper * 4 <= v.length;
+}
+
+/** projects/acme-prod/secrets/db-password/versions/3, ingest-deployment-5f7c9-x2x: no capitals, word segments. */
+function identifierLike(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 65 && c <= 90) return false;
+  }
+  const parts = SEGMENT_SEP.split(v);
+  return parts.length >= 3 && parts.filter((p) => LETTERS.test(p) && p.length >= 3).length >= 2;
+}
+
+/** Base64 of readable text (a cursor, a JSON page token) is data, not a key. */
+function encodedText(v: string): boolean {
+  if (v.length % 4 !== 0 || !BASE64.test(v)) return false;
+  const bytes = Buffer.from(v, 'base64');
+  if (bytes.length < 8) return false;
+  let printable = 0;
+  for (const b of bytes) if ((b >= 32 && b < 127) || b === 9 || b === 10) printable++;
+  return printable === bytes.length;
+}
+
+/** A password value that is not a placeholder (`********`, `<password>`, `${DB_PASSWORD}`). */
+export function isPassword(value: string): boolean {
+  return !PLACEHOLDER.test(value);
 }
 
 export function isAwsSecret(value: string): boolean {
@@ -258,6 +301,7 @@ export const validators: Record<ValidatorName, Validator> = {
   bearer: ({ value }) => isBearer(value),
   generic_secret: ({ value, minEntropy }) => isGenericSecret(value, minEntropy),
   aws_secret: ({ value }) => isAwsSecret(value),
+  password: ({ value }) => isPassword(value),
 };
 
 export const validatorNames = Object.keys(validators) as ValidatorName[];

@@ -8,7 +8,9 @@ import type { RuleSpec } from './types.js';
 const GENERIC_KEY =
   '(?:api[_.\\-]?key|apikey|api[_.\\-]?secret|access[_.\\-]?key(?:[_.\\-]?id)?|access[_.\\-]?token|auth[_.\\-]?token|refresh[_.\\-]?token|id[_.\\-]?token|' +
   'client[_.\\-]?secret|app[_.\\-]?secret|secret[_.\\-]?key|secret|token|private[_.\\-]?key|signing[_.\\-]?key|encryption[_.\\-]?key|credentials?|passphrase)';
-const ASSIGN = '[A-Za-z0-9_.\\-]{0,24}["\']?\\s{0,3}(?:=|:|=>|:=)\\s{0,3}["\']?';
+// Quotes may come escaped once or twice (JSON inside a JSON string).
+const QUOTE = '(?:\\\\{0,3}["\'])?';
+const ASSIGN = `[A-Za-z0-9_.\\-]{0,24}${QUOTE}\\s{0,3}(?:=|:|=>|:=)\\s{0,3}${QUOTE}`;
 
 export const secretRules: RuleSpec[] = [
   {
@@ -126,9 +128,10 @@ export const secretRules: RuleSpec[] = [
     // the WHATWG URL parser.
     name: 'password_in_url',
     type: 'password_in_url',
-    pattern: '(?i)\\b[a-z][a-z0-9+.\\-]{1,30}://[^\\s:@/?#"\'<>\\\\]{0,128}:(?P<v>[^\\s/?#"\'<>\\\\]{1,256})@[A-Za-z0-9\\[]',
+    pattern: '(?i)\\b[a-z][a-z0-9+.\\-]{1,30}://[^\\s:@/?#"\'<>\\\\]{0,128}:(?P<v>[^\\s/?"\'<>\\\\]{1,256})@[A-Za-z0-9\\[]',
     group: 'v',
     keywords: ['://'],
+    validator: 'password',
     priority: 80,
   },
   {
@@ -137,6 +140,7 @@ export const secretRules: RuleSpec[] = [
     type: 'password_in_url',
     pattern: '(?i)(?:^|[;&?\\s"\'])(?:password|passwd|pwd)=(?P<v>[^;&\\s"\'<>]{1,256})',
     group: 'v',
+    validator: 'password',
     keywords: ['password=', 'passwd=', 'pwd='],
     priority: 80,
   },

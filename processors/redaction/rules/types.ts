@@ -15,7 +15,8 @@ export type ValidatorName =
   | 'basic_auth'
   | 'bearer'
   | 'generic_secret'
-  | 'aws_secret';
+  | 'aws_secret'
+  | 'password';
 
 export interface RuleSpec {
   /** Unique rule name, reported as `rule` in findings. */
