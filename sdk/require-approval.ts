@@ -33,6 +33,8 @@ export interface RequireApprovalOptions {
   /** Flushed after the intent span ends. Default: the global provider. It must export to Sluice. */
   tracerProvider?: TracerProvider;
   signal?: AbortSignal;
+  /** Called with the approval id once the intent span is sent (e.g. to tell a user where to decide). */
+  onRequested?: (id: string) => void;
 }
 
 export interface Approval {
@@ -119,6 +121,7 @@ async function run(opts: RequireApprovalOptions, setId: (id: string) => void): P
   } catch (err) {
     throw new ApprovalDeniedError('unreachable', `could not send the approval request span to Sluice: ${(err as Error).message}`, id);
   }
+  opts.onRequested?.(id);
 
   let networkFailures = 0;
   let notFoundDelay = 25;
