@@ -149,25 +149,32 @@ export class JournalLog implements ApprovalLog {
   }
 
   private async drainQueue(): Promise<void> {
+    // Appends made in this same turn of the event loop (a batch of spans opening
+    // requests together) join the first write instead of waiting for its sync.
+    await new Promise<void>((r) => setImmediate(r));
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.opts.maxBatch ?? 512);
+      const taken = this.queue.splice(0, this.opts.maxBatch ?? 512);
+      const batch: Pending[] = [];
       let seq = this.seq;
       let prev = this.hash;
       const records: ApprovalEvent[] = [];
       const lines: string[] = [];
-      try {
-        for (const p of batch) {
-          const rec = { ...p.event, seq: ++seq, prevHash: prev } as ApprovalEvent;
+      for (const p of taken) {
+        try {
+          const rec = { ...p.event, seq: seq + 1, prevHash: prev } as ApprovalEvent;
           rec.hash = recordHash(rec);
+          const line = canonicalJson(rec) + '\n';
+          seq++;
           prev = rec.hash;
           records.push(rec);
-          lines.push(canonicalJson(rec) + '\n');
+          lines.push(line);
+          batch.push(p);
+        } catch (err) {
+          // A caller's bad event (e.g. a bigint in data) must not take the others down with it.
+          p.reject(err as Error);
         }
-      } catch (err) {
-        // A caller's bad event (e.g. a bigint in data) must not take the others down with it.
-        for (const p of batch) p.reject(err as Error);
-        continue;
       }
+      if (batch.length === 0) continue;
       const buf = Buffer.from(lines.join(''), 'utf8');
       try {
         let off = 0;
