@@ -27,7 +27,7 @@ export const duration = (def?: string) => {
       return z.NEVER;
     }
   });
-  return def === undefined ? base : base.default(def as never);
+  return def === undefined ? base : base.prefault(def as never);
 };
 
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
@@ -50,7 +50,7 @@ export const byteSize = (def?: string | number) => {
       return z.NEVER;
     }
   });
-  return def === undefined ? base : base.default(def as never);
+  return def === undefined ? base : base.prefault(def as never);
 };
 
 /** "host:port" as the collector writes endpoints; ":4318" means all interfaces. */

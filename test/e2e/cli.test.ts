@@ -1,0 +1,85 @@
+// The `sluice` command as an operator uses it: help, validate, and a start
+// that drains its queue into ClickHouse on SIGTERM and exits 0.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import { runCli, startCli } from '../helpers/cli.js';
+
+test('every command has --help', async () => {
+  for (const args of [['--help'], ['start', '--help'], ['validate', '--help'], ['redact', '--help'], ['audit', '--help']]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /Usage: sluice/);
+  }
+});
+
+test('validate accepts the shipped config and refuses a bad one with paths, exit 2', async () => {
+  const ok = await runCli(['validate', '--config', 'config/sluice.yaml']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /valid/);
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
+  const bad = join(dir, 'bad.yaml');
+  await writeFile(bad, 'receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: nowhere\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces: { receivers: [otlp], exporters: [debugg] }\n');
+  const r = await runCli(['validate', '--config', bad]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /receivers\.otlp\.protocols\.http\.endpoint: "nowhere" is not host:port/);
+  assert.match(r.stderr, /service\.pipelines\.traces\.exporters\.0: "debugg" is not defined under exporters/);
+});
+
+test('start refuses a bad config before listening, with the path of the problem', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
+  const bad = join(dir, 'bad.yaml');
+  await writeFile(bad, 'receivers: {}\nservice:\n  pipelines: {}\n');
+  const r = await runCli(['start', '--config', bad]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /service\.pipelines: define at least one pipeline/);
+});
+
+test('SIGTERM drains the queue into ClickHouse and exits 0', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
+  const config = join(dir, 'sluice.yaml');
+  await writeFile(
+    config,
+    `receivers:
+  otlp:
+    protocols:
+      http: { endpoint: "127.0.0.1:0" }
+processors:
+  batch: { timeout: 60s, send_batch_size: 100000 }
+exporters:
+  clickhouse: { endpoint: "embedded:${join(dir, 'ch')}", query_endpoint: "" }
+service:
+  data_dir: "${dir}"
+  shutdown_timeout: 20s
+  telemetry: { admin: { endpoint: "127.0.0.1:0" } }
+  pipelines:
+    traces: { receivers: [otlp], processors: [batch], exporters: [clickhouse] }
+`,
+  );
+  const sluice = await startCli(['--config', config]);
+  const spans = Array.from({ length: 50 }, (_, i) => ({
+    traceId: '5b8efff798038103d269b633813fc60c',
+    spanId: (i + 1).toString(16).padStart(16, '0'),
+    name: 'drain-me',
+    startTimeUnixNano: '1700000000000000000',
+    endTimeUnixNano: '1700000000000001000',
+  }));
+  const res = await fetch(`http://127.0.0.1:${sluice.ports.http}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'drain' } }] }, scopeSpans: [{ spans }] }] }),
+  });
+  assert.equal(res.status, 200);
+  // The batch timeout is a minute: the spans are still queued when SIGTERM arrives.
+  sluice.child.kill('SIGTERM');
+  assert.equal(await sluice.exited, 0);
+  assert.ok(sluice.logs.some((l) => l.msg === 'sluice stopped'));
+  const ch = createClient({ connection: createChdbConnection({ path: join(dir, 'ch') }) } as never);
+  const rows = await (await ch.query({ query: "SELECT count() AS n FROM otel_traces WHERE SpanName = 'drain-me'", format: 'JSONEachRow' })).json<{ n: string }>();
+  assert.equal(Number(rows[0]!.n), 50);
+  await ch.close();
+});
