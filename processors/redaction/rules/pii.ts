@@ -12,7 +12,9 @@ export const piiRules: RuleSpec[] = [
   {
     name: 'email',
     type: 'email',
-    pattern: '\\b[A-Za-z0-9][A-Za-z0-9._%+\\-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9\\-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z]{2,24}\\b',
+    // Letters beyond ASCII in the local part and the domain (jürgen@, IDNs);
+    // no leading \\b, which RE2 computes on ASCII only.
+    pattern: '[\\p{L}\\p{N}][\\p{L}\\p{N}._%+\\-]{0,63}@(?:[\\p{L}\\p{N}](?:[\\p{L}\\p{N}\\-]{0,61}[\\p{L}\\p{N}])?\\.)+[\\p{L}]{2,24}\\b',
     keywords: ['@'],
     validator: 'email',
     boundary: 'word',

@@ -1,0 +1,61 @@
+// Property: a secret or PII value of any type, planted in random surrounding
+// text (any Unicode, optionally inside chat-message JSON), never survives
+// redaction — neither whole nor, for secrets, as any 8-character slice.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { createRedactor } from '../../processors/redaction/index.js';
+import { ALL_TYPES, SECRET_TYPES, chatMessages, plant, rng } from '../fixtures/redaction/samples.js';
+
+const red = createRedactor({});
+const SEPARATORS = [' ', '\n', '\t', '. ', ', ', ' | ', '; ', '\n\n'];
+
+function leakedSlices(value: string, input: string, output: string): string[] {
+  // A slice in the output that the input has nowhere but inside the value
+  // can only have come from the value.
+  const rest = input.split(value).join('\u0000');
+  const out: string[] = [];
+  for (let i = 0; i + 8 <= value.length; i++) {
+    const s = value.slice(i, i + 8);
+    if (output.includes(s) && !rest.includes(s)) out.push(s);
+  }
+  return out;
+}
+
+test('planted values of every type never survive redaction', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...ALL_TYPES),
+      fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.constantFrom(...SEPARATORS),
+      fc.constantFrom(...SEPARATORS),
+      fc.boolean(),
+      (type, seed, before, after, s1, s2, asJson) => {
+        const r = rng(seed);
+        const p = plant(r, type);
+        const plain = before + s1 + p.text + s2 + after;
+        const input = asJson ? chatMessages(r, plain) : plain;
+        const value = asJson ? JSON.stringify(p.value).slice(1, -1) : p.value;
+        const output = red.redactText(input).text;
+        assert.ok(!output.includes(p.value) && !output.includes(value), `${type} survived in ${JSON.stringify(output)}`);
+        if (SECRET_TYPES.includes(type)) assert.deepEqual(leakedSlices(value, input, output), [], `${type}: slices survived in ${JSON.stringify(output)}`);
+        if (asJson) JSON.parse(output);
+      },
+    ),
+    { numRuns: 800, seed: 424242 },
+  );
+});
+
+test('several values in one text, every one redacted', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.constantFrom(...ALL_TYPES), fc.integer({ min: 1, max: 2 ** 31 - 1 })), { minLength: 2, maxLength: 6 }), (plants) => {
+      const parts = plants.map(([t, seed]) => ({ t, ...plant(rng(seed), t) }));
+      const input = parts.map((p) => p.text).join('\n');
+      const output = red.redactText(input).text;
+      for (const p of parts) assert.ok(!output.includes(p.value), `${p.t} survived in ${JSON.stringify(output)}`);
+    }),
+    { numRuns: 200, seed: 4343 },
+  );
+});
