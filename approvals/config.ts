@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { duration } from '../config/units.js';
 import { authConfigSchema } from './auth/config.js';
-import { slackConfigSchema } from './channels/slack/config.js';
+import { channelsConfigSchema } from './channels/config.js';
 
 export const approvalsLogSchema = z
   .object({
@@ -32,12 +32,6 @@ export const approvalsStoreSchema = z
   })
   .strict();
 
-export const approvalsChannelsSchema = z
-  .object({
-    slack: slackConfigSchema.optional(),
-  })
-  .passthrough();
-
 export const approvalsConfigSchema = z
   .object({
     /** The policy file (YAML): which spans are privileged and who decides. Reloaded on change and on SIGHUP. */
@@ -49,7 +43,8 @@ export const approvalsConfigSchema = z
     consume_window: duration('10m'),
     store: approvalsStoreSchema.prefault({} as never),
     auth: authConfigSchema,
-    channels: approvalsChannelsSchema.prefault({}),
+    /** Where requests are announced and decided: `slack`, `webhooks` (approvals/channels/). */
+    channels: channelsConfigSchema,
   })
   .strict();
 
