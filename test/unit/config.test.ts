@@ -65,7 +65,7 @@ test('a missing variable without default is refused with its path', () => {
 });
 
 test('$${...} escapes a literal reference', () => {
-  const config = parseConfigText(minimal().replace('http:\n', 'http:\n        traces_url_path: "/v1/$${env:X}"\n'), {});
+  const config = parseConfigText(minimal().replace('http:\n', () => 'http:\n        traces_url_path: "/v1/$${env:X}"\n'), {});
   const c = config.receivers.get('otlp')!.config as { protocols: { http: { traces_url_path: string } } };
   assert.equal(c.protocols.http.traces_url_path, '/v1/${env:X}');
 });
