@@ -135,11 +135,11 @@ export class ClickHouseExporter implements Exporter {
     if (!this.schemaReady) {
       throw new Error(`ClickHouse tables in database "${this.cfg.database}" do not exist yet (is ${redactEndpoint(this.cfg.endpoint)} reachable?); will retry`);
     }
-    const { text, rows } = batch.signal === 'traces' ? tracesToNdjson(batch) : logsToNdjson(batch);
+    const { body, rows } = batch.signal === 'traces' ? tracesToNdjson(batch) : logsToNdjson(batch);
     if (rows === 0) return;
     const table = batch.signal === 'traces' ? this.cfg.traces_table_name : this.cfg.logs_table_name;
     try {
-      await handle.insert(table, Buffer.from(text, 'utf8'), { database: this.cfg.database });
+      await handle.insert(table, body, { database: this.cfg.database });
     } catch (err) {
       // ClickHouse quotes the offending input in parse errors; keep row data
       // out of errors and logs.

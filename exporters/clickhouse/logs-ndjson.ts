@@ -5,10 +5,10 @@
 // the body. Resource and scope parts are serialized once per group.
 import type { LogBatch, LogRecord } from '../../pipeline/model.js';
 import { anyValueToString, stringAttr } from '../../pipeline/model.js';
-import { jsonString, mapJson, nanosText } from './ndjson-common.js';
+import { jsonString, mapJson, nanosText, NdjsonWriter } from './ndjson-common.js';
 
-export function logsToNdjson(batch: LogBatch): { text: string; rows: number } {
-  let out = '';
+export function logsToNdjson(batch: LogBatch): { body: Buffer; rows: number } {
+  const out = new NdjsonWriter();
   let rows = 0;
   for (const rl of batch.resourceLogs) {
     const resourcePart =
@@ -23,12 +23,12 @@ export function logsToNdjson(batch: LogBatch): { text: string; rows: number } {
         ',"ScopeVersion":' + jsonString(sl.scope.version) +
         ',"ScopeAttributes":' + mapJson(sl.scope.attributes);
       for (const r of sl.logRecords) {
-        out += logRow(r, sharedPart);
+        out.push(logRow(r, sharedPart));
         rows++;
       }
     }
   }
-  return { text: out, rows };
+  return { body: out.finish(), rows };
 }
 
 function logRow(r: LogRecord, sharedPart: string): string {

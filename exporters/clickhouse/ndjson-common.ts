@@ -5,6 +5,44 @@
 import { anyValueToString, type KeyValue } from '../../pipeline/model.js';
 
 const NINE_ZEROS = '000000000';
+const FLUSH_CHARS = 64 * 1024;
+
+/**
+ * Accumulates NDJSON text and encodes it to UTF-8 every 64 KiB, so that the
+ * strings built per row stay small and short-lived: one string for a whole
+ * batch of megabytes costs more in GC and flattening than the encoding.
+ */
+export class NdjsonWriter {
+  private text = '';
+  private readonly chunks: Buffer[] = [];
+  private bytes = 0;
+
+  push(s: string): void {
+    this.text += s;
+    if (this.text.length >= FLUSH_CHARS) this.flush();
+  }
+
+  private flush(): void {
+    if (this.text === '') return;
+    const b = Buffer.from(this.text, 'utf8');
+    this.chunks.push(b);
+    this.bytes += b.length;
+    this.text = '';
+  }
+
+  /** The whole body, in a Buffer that owns its memory (transferable to the store worker). */
+  finish(): Buffer {
+    this.flush();
+    if (this.chunks.length === 1 && this.chunks[0]!.byteOffset === 0 && this.chunks[0]!.buffer.byteLength === this.bytes) return this.chunks[0]!;
+    const out = Buffer.allocUnsafeSlow(this.bytes);
+    let off = 0;
+    for (const c of this.chunks) {
+      c.copy(out, off);
+      off += c.length;
+    }
+    return out;
+  }
+}
 
 /**
  * A bigint nanosecond timestamp as the "seconds.nanoseconds" text that

@@ -6,7 +6,7 @@
 // Resource and scope parts are serialized once and reused for every span.
 import type { Span, TraceBatch } from '../../pipeline/model.js';
 import { stringAttr } from '../../pipeline/model.js';
-import { jsonString, mapJson, nanosText } from './ndjson-common.js';
+import { jsonString, mapJson, nanosText, NdjsonWriter } from './ndjson-common.js';
 
 const SPAN_KIND = ['Unspecified', 'Internal', 'Server', 'Client', 'Producer', 'Consumer'];
 const STATUS_CODE = ['Unset', 'Ok', 'Error'];
@@ -19,9 +19,9 @@ export function statusCodeName(code: number): string {
   return STATUS_CODE[code] ?? '';
 }
 
-/** Serializes a batch; returns the NDJSON text and its row count. */
-export function tracesToNdjson(batch: TraceBatch): { text: string; rows: number } {
-  let out = '';
+/** Serializes a batch; returns the NDJSON body and its row count. */
+export function tracesToNdjson(batch: TraceBatch): { body: Buffer; rows: number } {
+  const out = new NdjsonWriter();
   let rows = 0;
   for (const rs of batch.resourceSpans) {
     const resourcePart =
@@ -30,12 +30,12 @@ export function tracesToNdjson(batch: TraceBatch): { text: string; rows: number 
     for (const ss of rs.scopeSpans) {
       const sharedPart = resourcePart + ',"ScopeName":' + jsonString(ss.scope.name) + ',"ScopeVersion":' + jsonString(ss.scope.version);
       for (const span of ss.spans) {
-        out += spanRow(span, sharedPart);
+        out.push(spanRow(span, sharedPart));
         rows++;
       }
     }
   }
-  return { text: out, rows };
+  return { body: out.finish(), rows };
 }
 
 function spanRow(s: Span, sharedPart: string): string {
