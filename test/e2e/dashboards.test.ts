@@ -476,8 +476,9 @@ test('the dashboards are all here and all use the provisioned datasource', async
   }
 });
 
-test('the read-only port answers in Native, the format the plugin reads over HTTP', async () => {
-  const res = await fetch(`http://127.0.0.1:${service.ports.query}/?default_format=Native`, { method: 'POST', body: 'SELECT count() AS n FROM otel_traces' });
+test('the read-only port answers the plugin: Native over HTTP, with the query timeout it sets', async () => {
+  // clickhouse-go (the plugin's client) sends max_execution_time from the datasource's queryTimeout.
+  const res = await fetch(`http://127.0.0.1:${service.ports.query}/?default_format=Native&max_execution_time=60`, { method: 'POST', body: 'SELECT count() AS n FROM otel_traces' });
   assert.equal(res.status, 200, await res.clone().text());
   assert.ok((await res.arrayBuffer()).byteLength > 0);
 });
