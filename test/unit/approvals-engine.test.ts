@@ -300,3 +300,52 @@ test('under concurrent opens, every listener call comes after its event is durab
     process.stdout.write(`# open→listener p50 ${lat[100]!.toFixed(2)} ms, p99 ${lat[197]!.toFixed(2)} ms (200 opens, 10 concurrent, fdatasync per commit)\n`);
   });
 });
+
+test('kill -9 while requests are opening: every acknowledged request is pending after restart, and the journal is intact', { timeout: 60_000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-crash-'));
+  const engineModule = new URL('../../approvals/engine/engine.ts', import.meta.url).href;
+  const journalModule = new URL('../../approvals/log/journal.ts', import.meta.url).href;
+  // The child opens requests without pause and prints each id once open() resolved (the acknowledgement).
+  const script = `
+    import { pino } from 'pino';
+    import { createApprovalEngine } from ${JSON.stringify(engineModule)};
+    import { openJournal } from ${JSON.stringify(journalModule)};
+    const logger = pino({ level: 'silent' });
+    const log = await openJournal({ dir: process.argv[1], logger });
+    const engine = await createApprovalEngine({ log, logger });
+    const policy = { policy: 'p', rule: 'r', approvers: { groups: ['g'], users: [] }, minApprovals: 1, timeoutMs: 3600000, onTimeout: 'deny', channels: [] };
+    for (let i = 0; ; i++) {
+      const ids = Array.from({ length: 4 }, (_, j) => 'k' + i + '-' + j);
+      await Promise.all(ids.map((id) => engine.open({ approvalId: id, actionHash: 'a'.repeat(64), action: 'x', resource: '', reason: 'r'.repeat(200), context: {}, requester: 'u', agent: 'a', traceId: '', spanId: '', policy })
+        .then(() => process.stdout.write(id + '\\n'))));
+    }`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], { cwd: fileURLToPath(new URL('../../', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] });
+  const acked: string[] = [];
+  let buf = '';
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const parts = buf.split('\n');
+      buf = parts.pop() ?? '';
+      acked.push(...parts);
+      if (acked.length >= 200 && child.exitCode === null && !child.killed) {
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+  });
+  await new Promise((r) => child.once('close', r));
+  try {
+    const log = await openJournal({ dir, logger });
+    const engine = await createApprovalEngine({ log, logger });
+    for (const id of acked) assert.equal(engine.get(id)?.state, 'pending', `acknowledged request ${id} lost in the crash`);
+    assert.ok(engine.list({ limit: 1e6 }).length >= acked.length);
+    await engine.close();
+    await log.close();
+    assert.equal((await verifyChain(readJournalLines(journalPath(dir)))).ok, true);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -66,6 +66,8 @@ function attr(s: Span, key: string): AnyValue | undefined {
 }
 
 interface Rig {
+  policyFile: string;
+  policy: PolicyHolder;
   engine: LocalApprovalEngine;
   log: JournalLog;
   events: ApprovalEvent[];
@@ -87,7 +89,7 @@ async function withRig(fn: (r: Rig) => Promise<void>): Promise<void> {
   const ctx: ComponentContext = { id: 'privileged', logger, metrics: new SelfMetrics({ defaultMetrics: false }), dataDir: dir, approvals: engine };
   const proc = privilegedProcessorFactory.create(privilegedProcessorFactory.configSchema.parse({}), next, ctx);
   try {
-    await fn({ engine, log, events, forwarded, consume: (b) => proc.consume(b) });
+    await fn({ policyFile: file, policy, engine, log, events, forwarded, consume: (b) => proc.consume(b) });
   } finally {
     await proc.shutdown?.();
     await engine.close();
@@ -179,4 +181,20 @@ test('logs pass through untouched; without the approvals engine the processor re
   });
   const ctx: ComponentContext = { id: 'privileged', logger, metrics: new SelfMetrics({ defaultMetrics: false }), dataDir: tmpdir() };
   assert.throws(() => privilegedProcessorFactory.create(privilegedProcessorFactory.configSchema.parse({}), { consume: async () => {} }, ctx), /needs the approvals engine; add an `approvals:` section/);
+});
+
+test('a policy reload changes new requests only: a pending request keeps the rule it opened under', async () => {
+  await withRig(async (r) => {
+    await r.consume(traces([intent('snap-1')]));
+    await writeFile(r.policyFile, POLICY.replace('groups: [data-owners]', 'groups: [security]').replace('timeout: 10m', 'timeout: 1h'));
+    await r.policy.reload();
+    await r.consume(traces([intent('snap-2')]));
+    assert.deepEqual(r.engine.get('snap-1')?.policy.approvers.groups, ['data-owners']);
+    assert.deepEqual(r.engine.get('snap-2')?.policy.approvers.groups, ['security']);
+    // alice (data-owners) may still decide the old request, not the new one
+    const old = await r.engine.decide({ approvalId: 'snap-1', verdict: 'approve', by: alice, comment: '', channel: 'api' });
+    assert.equal(old.ok && old.request.state, 'approved');
+    const fresh = await r.engine.decide({ approvalId: 'snap-2', verdict: 'approve', by: alice, comment: '', channel: 'api' });
+    assert.equal(!fresh.ok && fresh.status, 403);
+  });
 });
