@@ -13,13 +13,15 @@ import type { ApprovalLog } from '../approvals/log/types.js';
 import { PolicyHolder } from '../approvals/policy/holder.js';
 import { createAuthenticator } from '../approvals/auth/authenticate.js';
 import { registerApprovalsApi } from '../approvals/api/routes.js';
-import { startSlackChannel, type SlackChannel } from '../approvals/channels/slack/channel.js';
+import { startApprovalChannels } from '../approvals/channels/index.js';
+import { ApprovalEventStore } from '../approvals/store/clickhouse.js';
+import { openClickHouse } from '../exporters/clickhouse/store.js';
+import type { ClickHouseExporterConfig } from '../exporters/clickhouse/config.js';
 import type { ApprovalEngine } from '../approvals/types.js';
 import type { SluiceConfig } from '../config/load.js';
 import { packagePath } from '../config/paths.js';
 import type { HostPort } from '../config/units.js';
 import type { SelfMetrics } from './telemetry/metrics.js';
-import { startApprovalExtras, type ApprovalExtras } from './approvals-extras.js';
 
 export interface ApprovalsRuntime {
   engine: ApprovalEngine;
@@ -38,9 +40,17 @@ export function resolveShippedPath(p: string): string {
   return existsSync(fromCwd) ? fromCwd : packagePath(p);
 }
 
+function clickhouseExporterConfig(config: SluiceConfig, inUse?: Iterable<string>): ClickHouseExporterConfig | undefined {
+  const ids = inUse ? new Set(inUse) : undefined;
+  for (const [id, c] of config.exporters) {
+    if (c.factory.type === 'clickhouse' && (!ids || ids.has(id))) return c.config as ClickHouseExporterConfig;
+  }
+  return undefined;
+}
+
 export async function startApprovals(
   config: SluiceConfig,
-  deps: { logger: Logger; metrics: SelfMetrics; dataDir: string; log?: ApprovalLog },
+  deps: { logger: Logger; metrics: SelfMetrics; dataDir: string; log?: ApprovalLog; exporterIds?: Iterable<string> },
 ): Promise<ApprovalsRuntime> {
   const ac = config.approvals as ApprovalsConfig;
   const logger = deps.logger.child({ component: 'approvals' });
@@ -56,13 +66,31 @@ export async function startApprovals(
     app.get('/healthz', async () => ({ status: 'ok' }));
     await registerApprovalsApi(app, { engine, auth: createAuthenticator(ac.auth), logger });
 
-    let slack: SlackChannel | undefined;
-    if (ac.channels.slack) {
-      slack = await startSlackChannel({ engine, config: ac.channels.slack, logger, app });
-      closers.unshift(() => slack!.stop());
+    const channels = await startApprovalChannels({ engine, config: ac.channels, logger, metrics: deps.metrics, app });
+    closers.unshift(() => channels.stop());
+
+    // Every event also goes to ClickHouse beside the telemetry, through the
+    // same store (and worker) as the first ClickHouse exporter in use. The
+    // journal is the source of truth; this copy may lag and catches up.
+    const ch = ac.store.enabled ? clickhouseExporterConfig(config, deps.exporterIds) : undefined;
+    if (ch) {
+      const handle = openClickHouse({ endpoint: ch.endpoint, username: ch.username, password: ch.password, timeoutMs: ch.timeout, compression: ch.compression });
+      const store = new ApprovalEventStore({
+        clickhouse: handle,
+        engine,
+        log,
+        logger,
+        database: ac.store.database ?? ch.database,
+        batchSize: ac.store.batch_size,
+        flushIntervalMs: ac.store.flush_interval,
+        maxRetryIntervalMs: ac.store.max_retry_interval,
+      });
+      store.start();
+      closers.unshift(async () => {
+        await store.stop();
+        await handle.close();
+      });
     }
-    const extras: ApprovalExtras = await startApprovalExtras({ config, approvals: ac, engine, logger, metrics: deps.metrics, app });
-    closers.unshift(() => extras.close());
 
     let listening = false;
     const port = (): number | undefined => {

@@ -78,7 +78,7 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
 
   try {
     if (config.approvals !== undefined) {
-      approvals = await startApprovals(config, { logger, metrics, dataDir });
+      approvals = await startApprovals(config, { logger, metrics, dataDir, exporterIds: pipelines.flatMap((p) => p.exporters) });
       cleanups.push(() => approvals!.close());
     }
 
