@@ -13,6 +13,10 @@ import { openJournal } from '../../approvals/log/journal.js';
 import { ApprovalEventStore, type ClickHouseHandle } from '../../approvals/store/clickhouse.js';
 import type { Identity, OpenInput } from '../../approvals/types.js';
 import { runAuditVerify } from '../../cli/commands/audit.js';
+import type { ClickHouseHandle as ExporterHandle } from '../../exporters/clickhouse/store.js';
+
+// Compile-time check: the ClickHouse exporter's handle fits the store's structural interface.
+export const exporterHandleFits = (h: ExporterHandle): ClickHouseHandle => h;
 
 const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 const HASH = 'a'.repeat(64);
