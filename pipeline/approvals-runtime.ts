@@ -40,12 +40,15 @@ export function resolveShippedPath(p: string): string {
   return existsSync(fromCwd) ? fromCwd : packagePath(p);
 }
 
-function clickhouseExporterConfig(config: SluiceConfig, inUse?: Iterable<string>): ClickHouseExporterConfig | undefined {
-  const ids = inUse ? new Set(inUse) : undefined;
-  for (const [id, c] of config.exporters) {
-    if (c.factory.type === 'clickhouse' && (!ids || ids.has(id))) return c.config as ClickHouseExporterConfig;
-  }
-  return undefined;
+/**
+ * The ClickHouse exporter whose store receives approval events: one the
+ * running pipelines use, else any configured (an edge that writes telemetry to
+ * Kafka still keeps its approval trail in ClickHouse).
+ */
+function clickhouseExporterConfig(config: SluiceConfig, inUse: Iterable<string> = []): ClickHouseExporterConfig | undefined {
+  const candidates = [...config.exporters.values()].filter((c) => c.factory.type === 'clickhouse');
+  const used = new Set(inUse);
+  return (candidates.find((c) => used.has(c.id)) ?? candidates[0])?.config as ClickHouseExporterConfig | undefined;
 }
 
 export async function startApprovals(
