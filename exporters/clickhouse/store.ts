@@ -61,46 +61,56 @@ interface Pending {
 }
 
 class StoreWorker {
-  private readonly worker: Worker;
+  private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private dead: Error | undefined;
+  private stopped = false;
   refs = 0;
 
-  constructor(opts: StoreOptions, onGone: () => void) {
-    this.worker = spawnWorker(opts);
-    this.worker.unref();
-    this.worker.on('message', (msg: StoreResponse) => {
+  constructor(private readonly opts: StoreOptions) {}
+
+  /** The live worker; a worker that died is replaced on the next request. */
+  private live(): Worker {
+    if (this.worker) return this.worker;
+    const worker = spawnWorker(this.opts);
+    worker.unref();
+    worker.on('message', (msg: StoreResponse) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
-      if (this.pending.size === 0) this.worker.unref();
+      if (this.pending.size === 0) worker.unref();
       if (msg.ok) p.resolve(msg.result);
       else p.reject(new ClickHouseStoreError(msg.error));
     });
     const fail = (err: Error) => {
-      this.dead ??= err;
-      onGone();
-      for (const p of this.pending.values()) p.reject(this.dead);
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
-    this.worker.on('error', (err) => fail(new Error(`ClickHouse store worker failed: ${err.message}`)));
-    this.worker.on('exit', (code) => fail(new Error(`ClickHouse store worker exited (code ${code})`)));
+    worker.on('error', (err) => fail(new Error(`ClickHouse store worker failed: ${err.message}`)));
+    worker.on('exit', (code) => fail(new Error(`ClickHouse store worker exited (code ${code})`)));
+    this.worker = worker;
+    return worker;
   }
 
   call<T>(req: StoreRequestBody, transfer: ArrayBuffer[] = []): Promise<T> {
-    if (this.dead) return Promise.reject(this.dead);
+    if (this.stopped) return Promise.reject(new Error('the ClickHouse store is closed'));
+    const worker = this.live();
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      if (this.pending.size === 0) this.worker.ref();
+      if (this.pending.size === 0) worker.ref();
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ ...req, id } as StoreRequest, transfer);
+      worker.postMessage({ ...req, id } as StoreRequest, transfer);
     });
   }
 
   async stop(): Promise<void> {
-    if (!this.dead) await this.call({ op: 'close' }).catch(() => undefined);
-    await this.worker.terminate();
+    if (this.worker) await this.call({ op: 'close' }).catch(() => undefined);
+    this.stopped = true;
+    const w = this.worker;
+    this.worker = undefined;
+    await w?.terminate();
   }
 }
 
@@ -149,11 +159,7 @@ export function openClickHouse(o: OpenClickHouseOptions): ClickHouseHandle {
       // crashes the process (SIGSEGV) when that happens.
       createRequire(import.meta.url)('chdb');
     }
-    const created: StoreWorker = new StoreWorker(opts, () => {
-      if (workers.get(key) === created) workers.delete(key);
-      if (parsed.kind === 'embedded' && ![...workers.keys()].some((k) => k.startsWith('embedded:'))) embeddedLocation = undefined;
-    });
-    w = created;
+    w = new StoreWorker(opts);
     workers.set(key, w);
   }
   const worker = w;
