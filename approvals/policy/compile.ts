@@ -29,7 +29,15 @@ export interface CompiledPolicy {
   evaluate(span: Span, spanAttrs: AttrLookup, resourceAttrs: AttrLookup): PolicyMatch | undefined;
 }
 
-type Test = (span: Span, spanAttrs: AttrLookup, resourceAttrs: AttrLookup) => boolean;
+/** What one evaluation looks at; `action` is worked out once, on first use. */
+interface Subject {
+  span: Span;
+  attrs: AttrLookup;
+  res: AttrLookup;
+  action?: string;
+}
+
+type Test = (s: Subject) => boolean;
 
 export class PolicyCompileError extends Error {}
 
@@ -41,7 +49,8 @@ export function compilePolicy(file: PolicyFile, text: string, fallbackName: stri
     digest: createHash('sha256').update(text).digest('hex'),
     ruleCount: rules.length,
     evaluate(span, spanAttrs, resourceAttrs) {
-      for (const r of rules) if (r.test(span, spanAttrs, resourceAttrs)) return r.match;
+      const subject: Subject = { span, attrs: spanAttrs, res: resourceAttrs };
+      for (const r of rules) if (r.test(subject)) return r.match;
       return undefined;
     },
   };
@@ -53,23 +62,23 @@ function compileRule(rule: PolicyRule, index: number, policyName: string, defaul
   const m = rule.match;
   if (m.name !== undefined) {
     const t = namesTest(m.name, `${where}.match.name`);
-    tests.push((span) => t(span.name));
+    tests.push((s) => t(s.span.name));
   }
   if (m.action !== undefined) {
     const t = namesTest(m.action, `${where}.match.action`);
-    tests.push((span, attrs) => t(actionName(span, attrs)));
+    tests.push((s) => t((s.action ??= actionName(s.span, s.attrs))));
   }
   if (m.kind !== undefined) {
     const kinds = new Set((Array.isArray(m.kind) ? m.kind : [m.kind]).map((k) => SPAN_KINDS.indexOf(k)));
-    tests.push((span) => kinds.has(span.kind));
+    tests.push((s) => kinds.has(s.span.kind));
   }
   for (const [key, cond] of Object.entries(m.attributes ?? {})) {
     const t = conditionTest(cond, `${where}.match.attributes["${key}"]`);
-    tests.push((_s, attrs) => t(attrs(key)));
+    tests.push((s) => t(s.attrs(key)));
   }
   for (const [key, cond] of Object.entries(m.resource_attributes ?? {})) {
     const t = conditionTest(cond, `${where}.match.resource_attributes["${key}"]`);
-    tests.push((_s, _a, res) => t(res(key)));
+    tests.push((s) => t(s.res(key)));
   }
   const match: PolicyMatch = { rule: rule.name, effect: rule.effect };
   if (rule.require_approval) {
@@ -84,7 +93,13 @@ function compileRule(rule: PolicyRule, index: number, policyName: string, defaul
       channels: [...(ra.channels ?? defaultChannels)],
     };
   }
-  return { test: (s, a, r) => tests.every((t) => t(s, a, r)), match };
+  return {
+    test: (s) => {
+      for (const t of tests) if (!t(s)) return false;
+      return true;
+    },
+    match,
+  };
 }
 
 /** The action a span performs, as rules' `action:` sees it. */
@@ -108,6 +123,16 @@ function patternTest(pattern: string, where: string): (s: string) => boolean {
     return (s) => re.test(s);
   }
   if (!/[*?[{\\]/.test(pattern)) return (s) => s === pattern;
+  // `prefix*` and `*suffix` are plain string tests; RE2 would cost a native call per span.
+  const star = pattern.indexOf('*');
+  if (star === pattern.length - 1 && !/[?[{\\]/.test(pattern.slice(0, -1))) {
+    const prefix = pattern.slice(0, -1);
+    return (s) => s.startsWith(prefix);
+  }
+  if (star === 0 && pattern.lastIndexOf('*') === 0 && !/[?[{\\]/.test(pattern)) {
+    const suffix = pattern.slice(1);
+    return (s) => s.endsWith(suffix);
+  }
   let source: string;
   try {
     source = globToRe2Source(pattern);
