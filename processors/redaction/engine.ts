@@ -202,13 +202,17 @@ export function compileEngine(specs: readonly RuleSpec[], opts: EngineOptions = 
 
   function findingsFor(text: string, hits: readonly number[]): readonly Finding[] {
     let found: (Finding & { p: number })[] | undefined;
+    // ASCII text (most telemetry): match on its UTF-8 bytes, whose offsets
+    // are the UTF-16 offsets, and skip node-re2's per-regex string copy.
+    const bytes = utf8(text);
+    const subject: string | Buffer = bytes.length === text.length ? bytes : text;
     for (const i of hits) {
       const r = rules[i];
       if (!r) continue; // a trigger
       const { re, spec } = r;
       re.lastIndex = 0;
       let m: RegExpExecArray | null;
-      while ((m = re.exec(text)) !== null) {
+      while ((m = re.exec(subject as string)) !== null) {
         let start = m.index;
         let end = start + m[0].length;
         if (spec.group) {
