@@ -239,8 +239,11 @@ export function anyValueToJson(v: AnyValue): unknown {
   if (v instanceof Uint8Array) return BASE64(v);
   if (Array.isArray(v)) return v.map(anyValueToJson);
   if (typeof v === 'object') {
+    // Go's encoding/json writes map keys sorted; the last of repeated keys wins.
+    const last = new Map<string, AnyValue>();
+    for (const kv of v.kvlist) last.set(kv.key, kv.value);
     const o: Record<string, unknown> = {};
-    for (const kv of v.kvlist) Object.defineProperty(o, kv.key, { value: anyValueToJson(kv.value), enumerable: true, writable: true, configurable: true });
+    for (const key of [...last.keys()].sort()) Object.defineProperty(o, key, { value: anyValueToJson(last.get(key) as AnyValue), enumerable: true, writable: true, configurable: true });
     return o;
   }
   return v;
