@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { createApprovalEngine } from '../../approvals/engine/engine.js';
 import { openJournal } from '../../approvals/log/journal.js';
 import type { ApprovalLog } from '../../approvals/log/types.js';
-import { pagesConfigSchema, type PagesConfigInput } from '../../approvals/pages/config.js';
+import { pagesConfigSchema } from '../../approvals/pages/config.js';
 import { assertDevModeAllowed } from '../../approvals/pages/dev-users.js';
 import { registerApprovalPages, type RedactionPreviewer } from '../../approvals/pages/routes.js';
 import { createSessionCodec, safeReturnTo } from '../../approvals/pages/session.js';
@@ -83,7 +83,8 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function harness(pages: PagesConfigInput, extra: { redactor?: RedactionPreviewer; listenHost?: string } = {}): Promise<Harness> {
+/** `pages` is the YAML-shaped section, parsed as config loading would. */
+async function harness(pages: Record<string, unknown>, extra: { redactor?: RedactionPreviewer; listenHost?: string } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-pages-'));
   const log = await openJournal({ dir, logger: silent });
   const engine = await createApprovalEngine({ log, logger: silent });
@@ -225,7 +226,7 @@ describe('approval pages (development users)', () => {
     const page = await a.req('/approvals/p2');
     const token = a.csrfFrom(page.text);
     const before = h.events.length;
-    for (const form of [{ verdict: 'approve' }, { _csrf: `${token.slice(0, -2)}xx`, verdict: 'approve' }]) {
+    for (const form of [{ verdict: 'approve' }, { _csrf: `${token.slice(0, -2)}xx`, verdict: 'approve' }] as Array<Record<string, string>>) {
       const r = await a.req('/approvals/p2/decision', { form });
       assert.equal(r.status, 403);
       assert.match(r.text, /CSRF/);
