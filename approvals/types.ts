@@ -75,7 +75,9 @@ export type ApprovalEventType =
   | 'failed'
   | 'decision_refused'
   | 'ungated'
-  | 'flagged';
+  | 'flagged'
+  /** An approved request was used by its action (once). */
+  | 'consumed';
 
 /** One record of the approval log; `seq`/`prevHash`/`hash` are set by the log on append. */
 export interface ApprovalEvent {
