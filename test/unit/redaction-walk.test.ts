@@ -210,3 +210,23 @@ test('a custom rule that RE2 refuses fails the processor at create, naming the r
   const config = redactionProcessorFactory.configSchema.parse({ rules: [{ name: 'my-rule', type: 'thing', pattern: '(a)\\1' }] });
   assert.throws(() => redactionProcessorFactory.create(config, { consume: async () => {} }, { id: 'redaction', logger: pino({ level: 'silent' }), metrics: new SelfMetrics({ defaultMetrics: false }), dataDir: '/x' }), /redaction rule "my-rule": RE2 cannot compile the pattern: invalid escape sequence/);
 });
+
+test('worker threads: same redaction and metrics as inline, hashes agree across threads', async () => {
+  const metrics = new SelfMetrics({ defaultMetrics: false });
+  const seen: Batch[] = [];
+  const config = redactionProcessorFactory.configSchema.parse({ workers: 2, modes: { email: 'hash' } });
+  const p = redactionProcessorFactory.create(config, { consume: async (b) => void seen.push(b) }, { id: 'redaction', logger: pino({ level: 'silent' }), metrics, dataDir: '/nonexistent' });
+  try {
+    await Promise.all([p.consume(traceBatch()), p.consume(traceBatch()), p.consume(logBatch())]);
+  } finally {
+    await p.shutdown?.();
+  }
+  assert.equal(seen.length, 3);
+  for (const b of seen) assert.deepEqual(leaks(b), []);
+  const names = seen.filter((b): b is TraceBatch => b.signal === 'traces').map((b) => b.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.name);
+  assert.equal(names.length, 2);
+  assert.match(names[0]!, /^call for \[email:[0-9a-f]{8}\]$/);
+  assert.equal(names[0], names[1], 'both threads hash with one key');
+  const m = await metrics.redactions.get();
+  assert.equal(m.values.find((x) => x.labels.type === 'email' && x.labels.signal === 'traces')?.value, 16);
+});
