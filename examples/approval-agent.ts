@@ -5,7 +5,8 @@
 // Environment:
 //   SLUICE_OTLP_URL   where spans go   (default http://127.0.0.1:4318/v1/traces)
 //   SLUICE_API_URL    the Sluice API   (default http://127.0.0.1:4380)
-//   SLUICE_API_TOKEN  a token with the `request` scope (and `ingest` if the receiver checks tokens)
+//   SLUICE_API_TOKEN  a token with the `request` scope (and `ingest` if the receiver checks tokens);
+//                     default: the development token of config/sluice.yaml
 //   EXAMPLE_USER      the person the agent acts for: enduser.id (default dana@example.com)
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -14,7 +15,8 @@ import { trace } from '@opentelemetry/api';
 import { ApprovalDeniedError, requireApproval, withApproval } from '../sdk/index.js';
 
 const apiUrl = process.env.SLUICE_API_URL ?? 'http://127.0.0.1:4380';
-const token = process.env.SLUICE_API_TOKEN;
+const token = process.env.SLUICE_API_TOKEN || 'dev-agent-token-not-for-production';
+process.env.SLUICE_API_TOKEN = token;
 
 // 1. Spans go to Sluice: the intent span is how the request reaches it.
 const provider = new BasicTracerProvider({
@@ -73,10 +75,14 @@ async function main() {
 function printHowToDecide(id: string) {
   console.log(`
 waiting for a decision on request ${id}
-approve it (each approver once; the example policy wants two data owners):
+approve it (each approver once; the example policy wants two data owners;
+with \`npm start\`'s development tokens, ALICE_TOKEN=dev-alice-token-not-for-production
+and BOB_TOKEN=dev-bob-token-not-for-production):
 
   curl -s -X POST -H "Authorization: Bearer $ALICE_TOKEN" -H 'content-type: application/json' \\
     -d '{"decision":"approve","comment":"ok for Q3"}' ${apiUrl}/v1/approvals/${id}/decisions
+  curl -s -X POST -H "Authorization: Bearer $BOB_TOKEN" -H 'content-type: application/json' \\
+    -d '{"decision":"approve"}' ${apiUrl}/v1/approvals/${id}/decisions
 
 or deny it:
 

@@ -17,7 +17,15 @@ function isSubject(by: Identity, subject: string): boolean {
   return id === s || norm(by.email) === s || (id.startsWith('token:') && id.slice(6) === s);
 }
 
+// What the redaction processor writes in place of a value: `[REDACTED:email]`,
+// `[email:1f3a9c0b]`. A requester that reads like this was masked upstream, so
+// nobody can be shown not to be the requester: fail closed.
+const REDACTION_MARK = /\[(REDACTED:[a-z0-9_]+|[a-z0-9_]+:[0-9a-f]{8})\]/;
+
 export function checkEligibility(req: ApprovalRequest, by: Identity): Eligibility {
+  if (REDACTION_MARK.test(req.requester) || REDACTION_MARK.test(req.agent)) {
+    return { ok: false, reason: 'the requester identity was redacted upstream, so self-approval cannot be ruled out; allow-list enduser.id in the redaction processor' };
+  }
   if (by.agent === true) return { ok: false, reason: 'agent credentials can never decide an approval' };
   if (by.via === 'token' && !(by.scopes ?? []).includes('decide')) return { ok: false, reason: 'this API token lacks the "decide" scope' };
   if (isSubject(by, req.requester)) return { ok: false, reason: 'the requester cannot decide their own request' };
