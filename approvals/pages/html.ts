@@ -71,7 +71,8 @@ pre{background:#f6f8fa;border:1px solid #d8dce1;border-radius:6px;padding:.6rem;
 button.approve{background:#1a7f37}button.deny{background:#cf222e}
 button.approve.preferred,button.deny.preferred{outline:3px solid #0969da;outline-offset:2px}
 table{width:100%;border-collapse:collapse;background:#fff}
-th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #e4e7eb;vertical-align:top;word-break:break-word}
+th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #e4e7eb;vertical-align:top;overflow-wrap:break-word}
+td time{white-space:nowrap}
 th{font-size:.85rem;color:#57606a}
 .table-wrap{overflow-x:auto;border:1px solid #d8dce1;border-radius:8px}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin-bottom:1rem}
