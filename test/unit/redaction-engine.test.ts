@@ -31,9 +31,14 @@ test('hard negatives are left alone', () => {
       assert.deepEqual(f, [], `${kind} ${JSON.stringify(v)} → ${JSON.stringify(f)}`);
     }
   }
-  for (const s of ['api_key=3fa85f64-5717-4562-b3fc-2c963f66afa6', 'token: getAccessTokenFromCache', 'Bearer <token>', 'max_tokens=4096', 'password=********', 'version 1.2.3 build 10.0.19045.2965', 'at 10:30:00 on 2024-01-15', 'std::vector and Foo::bar', 'logo@2x.png']) {
+  for (const s of ['api_key=3fa85f64-5717-4562-b3fc-2c963f66afa6', 'token: getAccessTokenFromCache', 'Bearer <token>', 'max_tokens=4096', 'password=********', 'version 1.2.3 build 10.0.19045.2965', 'at 10:30:00 on 2024-01-15', 'std::vector and Foo::bar', 'logo@2x.png', 'oid 1.3.6.1.4.1.311', 'mac 00:1a:2b:3c:4d:5e', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----', 'pk_live_abcdefghijklmnop1234', 'user@localhost', 'call 4155552671', 'released 2024-08-06']) {
     assert.deepEqual(red.findings(s), [], s);
   }
+});
+
+test('a PEM block cut short is still redacted to the end of its body', () => {
+  const out = red.redactText('key: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nQyNTUxOQAAACB').text;
+  assert.equal(out, 'key: [REDACTED:private_key]');
 });
 
 test('offsets are UTF-16 indices', () => {
