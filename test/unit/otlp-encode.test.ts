@@ -150,7 +150,9 @@ test('export responses: empty on full success, partial_success otherwise; the OT
 // Random models round-trip.
 
 // fc.record may build null-prototype objects; the decoder makes plain ones.
-const rec = <T extends Record<string, fc.Arbitrary<unknown>>>(shape: T) => fc.record(shape).map((o) => ({ ...o }));
+function rec<T extends object>(shape: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
+  return fc.record(shape).map((o) => ({ ...o }) as T);
+}
 const hex = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => Buffer.from(b).toString('hex'));
 const nonZeroHex = (bytes: number) => hex(bytes).filter((h) => /[^0]/.test(h));
 const text = fc.string({ unit: 'binary', maxLength: 40 });
@@ -165,11 +167,11 @@ const { anyValue } = fc.letrec<{ anyValue: AnyValue }>((tie) => ({
     fc.double(),
     fc.uint8Array({ maxLength: 20 }),
     fc.constant(null),
-    fc.array(tie('anyValue'), { maxLength: 4 }),
-    fc.array(rec({ key: text, value: tie('anyValue') }), { maxLength: 4 }).map((kvlist) => ({ kvlist })),
+    fc.array(tie('anyValue') as fc.Arbitrary<AnyValue>, { maxLength: 4 }),
+    fc.array(rec<KeyValue>({ key: text, value: tie('anyValue') as fc.Arbitrary<AnyValue> }), { maxLength: 4 }).map((kvlist) => ({ kvlist })),
   ),
 }));
-const attrs = fc.array(rec({ key: text, value: anyValue }), { maxLength: 5 }) as fc.Arbitrary<KeyValue[]>;
+const attrs = fc.array(rec<KeyValue>({ key: text, value: anyValue }), { maxLength: 5 });
 const resource = rec({ attributes: attrs, droppedAttributesCount: u32 });
 const scope = rec({ name: text, version: text, attributes: attrs, droppedAttributesCount: u32 });
 const span: fc.Arbitrary<Span> = rec({
