@@ -318,6 +318,29 @@ describe('approval pages (development users)', () => {
   });
 });
 
+describe('approval pages behind TLS', () => {
+  it('sets __Host- Secure session cookies when public_url is https, and checks Origin against it', async () => {
+    const h = await harness({ dev_users: devUsers, public_url: 'https://sluice.example.com' });
+    try {
+      const a = new Agent(h.base);
+      const ok = await devSignIn(a, 'alice@example.com', 'alice-pw');
+      assert.equal(ok.status, 303);
+      const cookie = ok.setCookies.find((c) => c.startsWith('__Host-sluice_session='));
+      assert.ok(cookie, 'a __Host- cookie');
+      assert.match(cookie, /; Secure/i);
+      assert.match(cookie, /; Path=\//);
+      assert.match(cookie, /HttpOnly/i);
+      await h.engine.open(openInput('t1'));
+      const page = await a.req('/approvals/t1');
+      const form = { _csrf: a.csrfFrom(page.text), verdict: 'approve' };
+      assert.equal((await a.req('/approvals/t1/decision', { form, headers: { origin: h.base } })).status, 403, 'Origin must be the public one');
+      assert.equal((await a.req('/approvals/t1/decision', { form, headers: { origin: 'https://sluice.example.com' } })).status, 303);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('approval pages (OpenID Connect, authorization code + PKCE)', () => {
   let idp: TestOidcProvider;
   let h: Harness;
