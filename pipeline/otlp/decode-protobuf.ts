@@ -87,6 +87,8 @@ function end(): void {
 }
 
 function reject(count: number, where: string, reason: string): void {
+  // A broken resource or scope with no items loses nothing: nothing to report.
+  if (count === 0) return;
   rejected += count;
   if (reasons.length < MAX_REASONS) reasons.push(`${where}: ${reason}`);
 }

@@ -424,3 +424,8 @@ test('a Buffer that is a slice of a larger pool decodes from its own bytes only'
   const r = decodeTraces(pool.subarray(50, 50 + good.length));
   assert.equal(r.accepted, 2);
 });
+
+test('a broken resource with no spans loses nothing and reports nothing', () => {
+  const r = decodeTraces(bytes(ld(1, ld(1, ld(1, [...key(1, 0), 5])))));
+  assert.deepEqual({ accepted: r.accepted, rejected: r.rejected, errors: r.errors }, { accepted: 0, rejected: 0, errors: [] });
+});
