@@ -11,7 +11,8 @@ import type { ApprovalEngine, ApprovalEvent, ApprovalRequest } from '../types.js
 
 /** The slice of the ClickHouse exporter's handle this store uses (exporters/clickhouse). */
 export interface ClickHouseHandle {
-  insert(table: string, ndjson: Buffer): Promise<void>;
+  /** The table is a bare name; the database travels apart (the exporter's store quotes both). */
+  insert(table: string, ndjson: Buffer, opts?: { database?: string }): Promise<void>;
   command(sql: string): Promise<void>;
   queryJson<T>(sql: string): Promise<T[]>;
 }
@@ -295,7 +296,7 @@ export class ApprovalEventStore {
 
   private async insert(items: Item[]): Promise<void> {
     const body = items.map((i) => JSON.stringify(approvalEventRow(i.event, i.request))).join('\n') + '\n';
-    await this.opts.clickhouse.insert(this.table, Buffer.from(body, 'utf8'));
+    await this.opts.clickhouse.insert(EVENTS_TABLE, Buffer.from(body, 'utf8'), this.opts.database ? { database: this.opts.database } : undefined);
     this.exportedSeq = (items[items.length - 1] as Item).event.seq;
   }
 }

@@ -5,15 +5,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
 import { pino } from 'pino';
 import { createApprovalEngine } from '../../approvals/engine/engine.js';
 import { openJournal } from '../../approvals/log/journal.js';
 import { ApprovalEventStore, type ClickHouseHandle } from '../../approvals/store/clickhouse.js';
 import type { Identity, OpenInput } from '../../approvals/types.js';
 import { runAuditVerify } from '../../cli/commands/audit.js';
-import type { ClickHouseHandle as ExporterHandle } from '../../exporters/clickhouse/store.js';
+import { openClickHouse, type ClickHouseHandle as ExporterHandle } from '../../exporters/clickhouse/store.js';
 
 // Compile-time check: the ClickHouse exporter's handle fits the store's structural interface.
 export const exporterHandleFits = (h: ExporterHandle): ClickHouseHandle => h;
@@ -33,29 +31,21 @@ function input(id: string, minApprovals = 1): OpenInput {
   };
 }
 
-/** The exporter's handle shape over @clickhouse/client + chDB. */
+/** The exporter's own store handle (the one the service passes), with injectable insert failures. */
 function chdbHandle(path: string) {
-  const client = createClient({ connection: createChdbConnection({ path }) as never });
+  const real = openClickHouse({ endpoint: `embedded:${path}` });
   let failNext = 0;
   const handle: ClickHouseHandle & { close(): Promise<void>; failInserts(n: number): void } = {
-    async insert(table, ndjson) {
+    async insert(table, ndjson, opts) {
       if (failNext > 0) {
         failNext--;
         throw new Error('ClickHouse unavailable (test)');
       }
-      const values = ndjson.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-      await client.insert({ table, values, format: 'JSONEachRow' });
+      await real.insert(table, ndjson, opts);
     },
-    async command(sql) {
-      await client.command({ query: sql });
-    },
-    async queryJson<T>(sql: string) {
-      const rs = await client.query({ query: sql, format: 'JSONEachRow' });
-      return rs.json<T>();
-    },
-    async close() {
-      await client.close();
-    },
+    command: (sql) => real.command(sql),
+    queryJson: <T,>(sql: string) => real.queryJson<T>(sql),
+    close: () => real.close(),
     failInserts(n) {
       failNext = n;
     },
@@ -73,7 +63,7 @@ test('events land in sluice_approval_events in Seq order, the view shows each re
     await engine.open(input('before'));
     await engine.decide({ approvalId: 'before', verdict: 'deny', by: alice, comment: 'no', channel: 'api' });
 
-    const store = new ApprovalEventStore({ clickhouse: ch, engine, log, logger, flushIntervalMs: 5, maxRetryIntervalMs: 20 });
+    const store = new ApprovalEventStore({ clickhouse: ch, engine, log, logger, database: 'default', flushIntervalMs: 5, maxRetryIntervalMs: 20 });
     store.start();
     await engine.open(input('g1', 2));
     await engine.decide({ approvalId: 'g1', verdict: 'approve', by: alice, comment: 'ok', channel: 'api' });
