@@ -192,7 +192,7 @@ describe('approval pages in Chromium', { timeout: 120_000 }, () => {
 
     // A forged CSRF token is refused and decides nothing.
     await alice.goto(approveUrl.href);
-    await alice.locator('#decide-form input[name="_csrf"]').evaluate((el: HTMLInputElement) => (el.value = 'forged-token'));
+    await alice.locator('#decide-form input[name="_csrf"]').evaluate((el: { value: string }) => (el.value = 'forged-token'));
     await alice.locator('#approve').click();
     await alice.locator('#error').waitFor();
     assert.match(await alice.locator('#error').innerText(), /CSRF check failed/);
@@ -207,7 +207,11 @@ describe('approval pages in Chromium', { timeout: 120_000 }, () => {
     assert.equal((await alice.locator('main').innerText()).includes('dana.private@example.com'), false, 'arguments and reason are shown redacted');
     await alice.screenshot({ path: join(ARTIFACTS, 'decision-desktop.png'), fullPage: true });
     await alice.setViewportSize({ width: 390, height: 844 });
-    assert.equal(await alice.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'no sideways scrolling on a phone');
+    assert.equal(await alice.evaluate(() => {
+      // Runs in the page (tsconfig has no DOM lib).
+      const w = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+      return w.document.documentElement.scrollWidth <= w.innerWidth;
+    }), true, 'no sideways scrolling on a phone');
     const approveBox = await alice.locator('#approve').boundingBox();
     assert.ok(approveBox && approveBox.height >= 44 && approveBox.width >= 150, 'thumb-sized Approve button');
     await alice.screenshot({ path: join(ARTIFACTS, 'decision-phone.png'), fullPage: true });
