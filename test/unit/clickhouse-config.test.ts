@@ -2,7 +2,8 @@
 // and the SQL lexing the read-only interface relies on (no engine needed).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clickhouseConfigSchema, parseDuration } from '../../exporters/clickhouse/config.js';
+import { clickhouseConfigSchema } from '../../exporters/clickhouse/config.js';
+import { parseDuration } from '../../config/units.js';
 import { nanosText } from '../../exporters/clickhouse/ndjson-common.js';
 import { checkReadOnlyQuery } from '../../exporters/clickhouse/readonly-guard.js';
 import { ttlExpr } from '../../exporters/clickhouse/schema.js';
@@ -37,8 +38,8 @@ test('invalid options are refused with the path and the fix', () => {
   };
   bad({ endpoint: 'tcp://x:9000' }, /endpoint must be/);
   bad({ database: 'a-b; DROP' }, /plain ClickHouse identifier/);
-  bad({ ttl: '3 days' }, /ttl: invalid duration/);
-  bad({ timeout: '30' }, /timeout: invalid duration/);
+  bad({ ttl: '3 days' }, /is not a duration[^}]*"path":\["ttl"\]/);
+  bad({ timeout: '30' }, /is not a duration[^}]*"path":\["timeout"\]/);
   bad({ compresion: 'gzip' }, /compresion/);
 });
 
