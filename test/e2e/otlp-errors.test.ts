@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { credentials, Metadata, makeGenericClientConstructor, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { startTestService, type TestService } from '../helpers/service.js';
+import { makeSpan, traceBatchOf } from '../helpers/model.js';
+import { encodeTraces } from '../../pipeline/otlp/encode-protobuf.js';
 
 const traceId = '5b8efff798038103d269b633813fc60c';
 const spanJson = (id: string, tid = traceId) => ({
@@ -151,49 +153,13 @@ describe('backpressure when the store is down', () => {
       'TraceService',
     );
     const client = new Client(`127.0.0.1:${service.ports.grpc}`, credentials.createInsecure());
-    // A minimal valid ExportTraceServiceRequest: one span with ids, via the JSON path's twin is not
-    // available here, so send an empty request first (accepted: nothing to queue) ...
+    // An empty request is accepted (nothing to queue) ...
     const empty = await new Promise<Buffer>((resolve, reject) =>
       (client as any).Export(Buffer.alloc(0), new Metadata(), (err: ServiceError | null, res: Buffer) => (err ? reject(err) : resolve(res))),
     );
     assert.ok(Buffer.isBuffer(empty));
     // ... then one real span while the queue is full.
-    const { encodeTraces } = await import('../../pipeline/otlp/encode-protobuf.js');
-    const batch = {
-      signal: 'traces' as const,
-      resourceSpans: [
-        {
-          resource: { attributes: [], droppedAttributesCount: 0 },
-          schemaUrl: '',
-          scopeSpans: [
-            {
-              scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 },
-              schemaUrl: '',
-              spans: [
-                {
-                  traceId,
-                  spanId: '2000000000000001',
-                  parentSpanId: '',
-                  traceState: '',
-                  flags: 0,
-                  name: 'op',
-                  kind: 1,
-                  startTimeUnixNano: 1n,
-                  endTimeUnixNano: 2n,
-                  attributes: [],
-                  droppedAttributesCount: 0,
-                  events: [],
-                  droppedEventsCount: 0,
-                  links: [],
-                  droppedLinksCount: 0,
-                  status: { code: 0, message: '' },
-                },
-              ],
-            },
-          ],
-        },
-      ],
-    };
+    const batch = traceBatchOf([makeSpan({ traceId, spanId: '2000000000000001' })]);
     const err = await new Promise<ServiceError>((resolve) =>
       (client as any).Export(Buffer.from(encodeTraces(batch)), new Metadata(), (e: ServiceError | null) => resolve(e as ServiceError)),
     );
