@@ -49,13 +49,21 @@ export const kafkaAuthSchema = z
   })
   .strict();
 
+function splitBrokers(v: unknown): unknown {
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list)) return v;
+  return list.flatMap((b: unknown) => (typeof b === 'string' ? b.split(',').map((x) => x.trim()).filter(Boolean) : [b]));
+}
+
 /** The fields every Kafka component's config starts with. */
 export const kafkaConnectionShape = {
-  /** Bootstrap brokers, host:port. */
+  /** Bootstrap brokers, host:port. An entry may hold several, comma-separated (one env variable for the list). */
   brokers: z
-    .array(z.string().regex(/^[^\s:]+:\d+$/, 'each broker is host:port, e.g. kafka-1:9092'))
-    .min(1, 'list at least one broker, e.g. brokers: [kafka-1:9092]')
-    .default(['localhost:9092']),
+    .preprocess(
+      splitBrokers,
+      z.array(z.string().regex(/^[^\s:]+:\d+$/, 'each broker is host:port, e.g. kafka-1:9092')).min(1, 'list at least one broker, e.g. brokers: [kafka-1:9092]'),
+    )
+    .prefault(['localhost:9092']),
   client_id: z.string().min(1).default('sluice'),
   auth: kafkaAuthSchema.optional(),
   /** How long to wait for a TCP connection to a broker. */
