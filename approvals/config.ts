@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { duration } from '../config/units.js';
 import { authConfigSchema } from './auth/config.js';
+import { pagesConfigSchema } from './pages/config.js';
 import { channelsConfigSchema } from './channels/config.js';
 
 export const approvalsLogSchema = z
@@ -45,6 +46,8 @@ export const approvalsConfigSchema = z
     auth: authConfigSchema,
     /** Where requests are announced and decided: `slack`, `webhooks` (approvals/channels/). */
     channels: channelsConfigSchema,
+    /** Decision page, inbox and console with OIDC sign-in (approvals/pages/). */
+    pages: pagesConfigSchema.optional(),
   })
   .strict();
 

@@ -13,6 +13,8 @@ import type { ApprovalLog } from '../approvals/log/types.js';
 import { PolicyHolder } from '../approvals/policy/holder.js';
 import { createAuthenticator } from '../approvals/auth/authenticate.js';
 import { registerApprovalsApi } from '../approvals/api/routes.js';
+import { registerApprovalPages } from '../approvals/pages/routes.js';
+import { createRedactor } from '../processors/redaction/redactor.js';
 import { startApprovalChannels } from '../approvals/channels/index.js';
 import { ApprovalEventStore } from '../approvals/store/clickhouse.js';
 import { openClickHouse } from '../exporters/clickhouse/store.js';
@@ -69,7 +71,21 @@ export async function startApprovals(
     app.get('/healthz', async () => ({ status: 'ok' }));
     await registerApprovalsApi(app, { engine, auth: createAuthenticator(ac.auth), logger });
 
-    const channels = await startApprovalChannels({ engine, config: ac.channels, logger, metrics: deps.metrics, app });
+    if (ac.pages?.enabled) {
+      // The console's redaction preview uses the pipeline's own rules.
+      const redaction = [...config.processors.values()].find((c) => c.factory.type === 'redaction')?.config;
+      const pages = await registerApprovalPages(app, {
+        engine,
+        config: ac.pages,
+        logger,
+        listenHost: config.service.api.endpoint.host,
+        redactor: redaction ? createRedactor(redaction as never) : undefined,
+        history: log.readAll(),
+      });
+      closers.unshift(() => pages.stop());
+    }
+
+    const channels = await startApprovalChannels({ engine, config: ac.channels, logger, metrics: deps.metrics, app, pageUrl: ac.pages?.public_url });
     closers.unshift(() => channels.stop());
 
     // Every event also goes to ClickHouse beside the telemetry, through the

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { slackConfigSchema } from './slack/config.js';
 import { webhookConfigSchema } from './webhook/config.js';
+import { teamsConfigSchema } from './teams/config.js';
 
 export { slackConfigSchema } from './slack/config.js';
 export { webhookConfigSchema } from './webhook/config.js';
@@ -21,6 +22,7 @@ export const channelsConfigSchema = z
   .object({
     slack: slackConfigSchema.optional(),
     webhooks: webhooksConfigSchema,
+    teams: teamsConfigSchema.optional(),
   })
   .default({ webhooks: [] });
 
