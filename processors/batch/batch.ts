@@ -3,15 +3,22 @@
 // here, and the queue is bounded, so a slow or failing exporter turns into
 // backpressure at the receivers (503 + Retry-After) rather than into loss or
 // unbounded memory (invariant 4). Items leave the queue only after the next
-// stage (exporters, which retry) has taken them.
+// stage (exporters, which retry) has taken them. With `queue.type: disk`, a
+// batch is also appended to a write-ahead log (disk-queue.ts) before it is
+// accepted, and the log's read pointer moves only once the batch is exported.
+import type { Logger } from 'pino';
 import type { Consumer, Processor } from '../../pipeline/component.js';
 import { QueueFullError } from '../../pipeline/component.js';
 import { countItems, mergeBatches, type Batch } from '../../pipeline/model.js';
 import type { BatchConfig } from './config.js';
+import type { DiskQueue, Position } from './disk-queue.js';
 
 interface Queued {
   batch: Batch;
   items: number;
+  /** Disk queue only: where its record ends, and its size. */
+  end?: Position;
+  bytes?: number;
 }
 
 export interface BatchProcessor extends Processor {
@@ -21,7 +28,18 @@ export interface BatchProcessor extends Processor {
   drain(): Promise<void>;
 }
 
-export function createBatchProcessor(config: BatchConfig, next: Consumer, onDepth: (depth: number) => void = () => {}): BatchProcessor {
+export interface BatchProcessorOptions {
+  onDepth?: (depth: number) => void;
+  /** Write-ahead log; absent = memory only. The processor opens and closes it. */
+  disk?: DiskQueue;
+  logger?: Logger;
+  /** Counts items abandoned because the next stage failed for good. */
+  onDropped?: (items: number, signal: Batch['signal']) => void;
+}
+
+export function createBatchProcessor(config: BatchConfig, next: Consumer, opts: BatchProcessorOptions = {}): BatchProcessor {
+  const onDepth = opts.onDepth ?? (() => {});
+  const disk = opts.disk;
   const queue: Queued[] = [];
   let depth = 0; // queued + in flight
   let queuedItems = 0;
@@ -74,14 +92,31 @@ export function createBatchProcessor(config: BatchConfig, next: Consumer, onDept
       }
       const taken = takeBatch();
       const items = taken.reduce((s, q) => s + q.items, 0);
+      const merged = mergeBatches(taken.map((q) => q.batch));
       try {
-        await next.consume(mergeBatches(taken.map((q) => q.batch)));
+        await next.consume(merged);
+        const last = taken[taken.length - 1] as Queued;
+        if (disk && last.end) await disk.commit(last.end, taken.reduce((s, q) => s + (q.bytes ?? 0), 0));
+      } catch (err) {
+        // The export stage retries until it succeeds, so this is a failure for
+        // good (or the disk pointer could not move, which only means a replay).
+        // With a disk queue the records stay behind the pointer and replay on start.
+        opts.logger?.error({ err: (err as Error).message, items, kept: Boolean(disk) }, 'batch could not be sent');
+        if (!disk) opts.onDropped?.(items, merged.signal);
       } finally {
         depth -= items;
         onDepth(depth);
         if (depth === 0) for (const w of drainWaiters.splice(0)) w();
       }
     }
+  }
+
+  function enqueue(q: Queued): void {
+    queue.push(q);
+    if (!firstQueuedAt) firstQueuedAt = Date.now();
+    queuedItems += q.items;
+    // Wake the loop to start the timeout (first item) or to send (batch full).
+    if (queue.length === 1 || queuedItems >= config.send_batch_size) signal();
   }
 
   return {
@@ -94,23 +129,41 @@ export function createBatchProcessor(config: BatchConfig, next: Consumer, onDept
       if (depth > 0 && depth + items > config.queue_size) {
         throw new QueueFullError(`queue full (${depth} of ${config.queue_size} items)`, config.retry_after);
       }
-      queue.push({ batch, items });
-      if (!firstQueuedAt) firstQueuedAt = Date.now();
       depth += items;
-      queuedItems += items;
       onDepth(depth);
-      // Wake the loop to start the timeout (first item) or to send (batch full).
-      if (queue.length === 1 || queuedItems >= config.send_batch_size) signal();
+      if (!disk) {
+        enqueue({ batch, items });
+        return;
+      }
+      try {
+        // Resolves once fsync'd; the batch joins the memory queue at that moment, in log order.
+        await disk.append(batch, (end, bytes) => enqueue({ batch, items, end, bytes }));
+      } catch (err) {
+        depth -= items;
+        onDepth(depth);
+        if (depth === 0) for (const w of drainWaiters.splice(0)) w();
+        throw err;
+      }
     },
     async start() {
+      if (disk) {
+        for (const r of await disk.open()) {
+          depth += r.items;
+          enqueue({ batch: r.batch, items: r.items, end: r.end, bytes: r.bytes });
+        }
+        onDepth(depth);
+      }
       running = true;
       loop = run();
     },
     async shutdown() {
       stopping = true;
+      // Appends already under way finish and join the queue, so they drain too.
+      await disk?.settle();
       running = false;
       signal();
       await loop;
+      await disk?.close();
     },
     depth: () => depth,
     drain: () => (depth === 0 ? Promise.resolve() : new Promise<void>((r) => drainWaiters.push(r))),

@@ -1,5 +1,20 @@
 import { z } from 'zod';
-import { duration } from '../../config/units.js';
+import { byteSize, duration } from '../../config/units.js';
+
+/**
+ * Where accepted batches wait for the exporters. `memory` (default) loses them
+ * on a crash, like the collector's in-memory queue; `disk` appends each one to
+ * a write-ahead log, fsync'd before the client is answered, and replays it on start.
+ */
+export const queueConfigSchema = z
+  .object({
+    type: z.enum(['memory', 'disk']).default('memory'),
+    /** Base directory of the disk queue; each pipeline gets a subdirectory. Default: `<service.data_dir>/queue`. */
+    dir: z.string().min(1).optional(),
+    /** Most bytes of accepted, unexported data on disk; past it, receivers push back. */
+    max_bytes: byteSize('1GiB'),
+  })
+  .strict();
 
 export const batchConfigSchema = z
   .object({
@@ -16,7 +31,9 @@ export const batchConfigSchema = z
     queue_size: z.number().int().positive().default(200_000),
     /** Seconds clients are told to wait (Retry-After) when the queue is full. */
     retry_after: z.number().int().positive().default(1),
+    queue: queueConfigSchema.prefault({} as never),
   })
   .strict();
 
 export type BatchConfig = z.output<typeof batchConfigSchema>;
+export type QueueConfig = z.output<typeof queueConfigSchema>;
