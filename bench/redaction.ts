@@ -1,7 +1,7 @@
 // Redaction throughput on a generated agent-telemetry corpus (fixed seed):
 // prompts, chat-message and tool-call JSON, SQL, log lines, headers, stack
 // traces, multilingual text, ids; about 3% of values hold a secret or PII.
-//   node --import tsx bench/redaction.ts [--mb 4] [--seconds 2]
+//   node --import tsx bench/redaction.ts [--mb 4] [--seconds 2] [--rounds 8]
 // Prints MB/s on one core for
 //   engine   — createRedactor().redactString per value (Set prefilter, rules,
 //              validators, JSON-in-string, replacement): what the processor does
@@ -9,7 +9,7 @@
 //   naive    — every rule as its own V8 RegExp, applied one after another
 //   floor    — one bare RE2.Set pass over each value (same patterns), nothing else
 //   floor_joined — the same Set over the whole corpus as one buffer (no per-value calls)
-// and ends with one JSON line.
+// and ends with one JSON line. All run on one thread: MB/s per core.
 import RE2 from 're2';
 import { createRedactor } from '../processors/redaction/index.js';
 import { Tally } from '../processors/redaction/redactor.js';
@@ -22,6 +22,7 @@ const arg = (name: string, def: number) => {
 };
 const TARGET_MB = arg('mb', 4);
 const SECONDS = arg('seconds', 2);
+const ROUNDS = arg('rounds', 8);
 const DIRTY = 0.03;
 
 function corpus(seed: number): { values: string[]; bytes: number } {
@@ -36,19 +37,32 @@ function corpus(seed: number): { values: string[]; bytes: number } {
   return { values, bytes };
 }
 
-function measure(name: string, bytes: number, run: () => void): number {
-  run(); // warm up (JIT, DFA caches)
-  let n = 0;
-  const t0 = process.hrtime.bigint();
-  let elapsed = 0;
-  do {
-    run();
-    n++;
-    elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
-  } while (elapsed < SECONDS);
-  const mbs = (bytes * n) / elapsed / 1e6;
-  process.stdout.write(`${name.padEnd(14)} ${mbs.toFixed(1).padStart(8)} MB/s  (${n} passes in ${elapsed.toFixed(2)} s)\n`);
-  return mbs;
+// The machine is shared and noisy: each variant runs one pass at a time,
+// the variants take turns for ROUNDS rounds (so all see the same load), and
+// the best pass of each counts, on wall-clock time of this single thread.
+interface Variant {
+  name: string;
+  run: () => void;
+  best: number;
+  passes: number;
+}
+
+function measureAll(variants: Variant[], bytes: number): void {
+  for (const v of variants) v.run(); // warm up (JIT, DFA caches)
+  const deadline = Date.now() + SECONDS * 1000 * variants.length;
+  let round = 0;
+  while (round < ROUNDS || Date.now() < deadline) {
+    for (const v of variants) {
+      const t0 = process.hrtime.bigint();
+      v.run();
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      v.best = Math.max(v.best, bytes / s / 1e6);
+      v.passes++;
+    }
+    round++;
+    if (round >= ROUNDS * 4) break;
+  }
+  for (const v of variants) process.stdout.write(`${v.name.padEnd(14)} ${v.best.toFixed(1).padStart(8)} MB/s on one core (best of ${v.passes} passes)\n`);
 }
 
 /** RE2 syntax → V8: named groups and a leading (?i). */
@@ -74,17 +88,18 @@ const probe = new Tally();
 for (const v of values) redactor.redactString(v, probe);
 process.stdout.write(`engine redacts ${probe.count} values of ${probe.types.size} types in one pass\n`);
 
-const engine = measure('engine', bytes, () => {
+const variant = (name: string, run: () => void): Variant => ({ name, run, best: 0, passes: 0 });
+const engineV = variant('engine', () => {
   const t = new Tally();
   for (const v of values) redactor.redactString(v, t);
 });
-const keywords = measure('keywords', bytes, () => {
+const keywordsV = variant('keywords', () => {
   const t = new Tally();
   for (const v of values) kwRedactor.redactString(v, t);
 });
 
 const naiveRules = specs.map((s) => ({ re: toV8(s.pattern), spec: s, validate: s.validator ? validators[s.validator] : undefined }));
-const naive = measure('naive', bytes, () => {
+const naiveV = variant('naive', () => {
   for (let v of values) {
     for (const { re, spec, validate } of naiveRules) {
       v = v.replace(re, (m: string, ...rest: unknown[]) => {
@@ -102,16 +117,18 @@ const set = new RE2.Set(
   { maxMem: 128 * 1024 * 1024 },
 );
 const scratch = Buffer.allocUnsafe(4 * 1024 * 1024);
-const floor = measure('floor', bytes, () => {
+const floorV = variant('floor', () => {
   for (const v of values) {
     const n = scratch.write(v, 0, 'utf8');
     set.test(scratch.subarray(0, n));
   }
 });
 const joined = Buffer.from(values.join('\n'));
-const floorJoined = measure('floor_joined', bytes, () => {
+const floorJoinedV = variant('floor_joined', () => {
   set.match(joined);
 });
+measureAll([engineV, keywordsV, naiveV, floorV, floorJoinedV], bytes);
+const [engine, keywords, naive, floor, floorJoined] = [engineV, keywordsV, naiveV, floorV, floorJoinedV].map((v) => v.best) as [number, number, number, number, number];
 
 const f1 = (x: number) => Number(x.toFixed(1));
 process.stdout.write(

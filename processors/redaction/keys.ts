@@ -28,7 +28,8 @@ export function jsonKeyTrigger(block: readonly string[]): string | undefined {
     for (const ch of g) out += ch === '*' ? '[^"\\\\]*' : /[A-Za-z0-9_]/.test(ch) ? ch : `\\${ch}`;
     return out;
   });
-  return `(?i)"(?:${parts.join('|')})"\\s*:`;
+  // Quotes may be escaped: a key of JSON nested in a JSON string.
+  return `(?i)"(?:${parts.join('|')})\\\\{0,3}"\\s*:`;
 }
 
 const CACHE_LIMIT = 10_000;

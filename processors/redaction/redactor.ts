@@ -33,6 +33,20 @@ export class Tally {
 export const DROP: unique symbol = Symbol('drop');
 
 export const BLOCKED_KEY_TYPE = 'blocked_key';
+
+/** A `\/` or `\u` escape inside [a, b): the decoded text may match where the raw text does not. */
+function hidesMatches(text: string, a: number, b: number): boolean {
+  for (let i = text.indexOf('\\', a); i >= 0 && i < b; i = text.indexOf('\\', i + 2)) {
+    const n = text.charCodeAt(i + 1);
+    if (n === 47 || n === 117) return true;
+  }
+  return false;
+}
+
+// Characters of a JSON number or literal (true/false/null).
+function isScalarChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 45 || c === 46;
+}
 const MAX_JSON_DEPTH = 4;
 
 export interface Redactor {
@@ -100,6 +114,8 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
     const hashed = config.default_mode === 'hash' || Object.values(config.modes).includes('hash');
     if (hashed) opts.logger?.warn('redaction: no hash_key configured (set SLUICE_REDACTION_HASH_KEY); using a random per-process key, so hashes will not correlate across restarts or replicas');
   }
+  const triggerIndex = trigger ? specs.length : -1;
+  const triggered = (hits: readonly number[]) => triggerIndex >= 0 && hits.includes(triggerIndex);
   const replacer: Replacer = createReplacer({ modes: config.modes, defaultMode: config.default_mode, hashKey });
   const scanJson = config.scan_json_strings;
 
@@ -123,37 +139,88 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
     return replacer.replacement(BLOCKED_KEY_TYPE, BLOCKED_KEY_TYPE, s);
   }
 
-  /** JSON text: rewrite the literals that hold something, and values under blocked keys. */
-  function redactJson(text: string, tally: Tally, found: Finding[] | undefined, depth: number): { text: string; drop: boolean } | undefined {
+  /**
+   * JSON text: the rules run once over the raw text; each finding is applied
+   * inside the string literal that holds it (re-escaped), literals with
+   * escapes are decoded and redacted on their own (nested JSON, `\n`), and a
+   * value under a blocked key is replaced whole. A finding outside any
+   * literal (a card number sent as a JSON number) replaces its scalar with a
+   * masked string. The result is valid JSON and the rest is left as sent.
+   */
+  function redactJson(text: string, tally: Tally, found: Finding[] | undefined, depth: number, hits: readonly number[]): { text: string; drop: boolean } | undefined {
     const lits = jsonLiterals(text);
     if (!lits) return undefined;
+    const raw = engine.findingsFor(text, hits);
+    const used = new Uint8Array(raw.length);
     const edits: { start: number; end: number; text: string }[] = [];
     let drop = false;
     let skipUntil = -1;
+    const markInside = (a: number, b: number) => {
+      for (let i = 0; i < raw.length; i++) if (raw[i]!.start < b && raw[i]!.end > a) used[i] = 1;
+    };
     for (const lit of lits) {
       if (lit.start < skipUntil) continue;
-      const content = lit.escaped ? (JSON.parse(text.slice(lit.start, lit.end)) as string) : text.slice(lit.start + 1, lit.end - 1);
-      if (lit.value && keyOf(content) === 'block' && lit.value.end > lit.value.start && text.slice(lit.value.start, lit.value.end) !== 'null') {
-        tally.add(BLOCKED_KEY_TYPE);
-        if (replacer.modeFor(BLOCKED_KEY_TYPE, BLOCKED_KEY_TYPE) === 'drop') drop = true;
-        edits.push({ start: lit.value.start, end: lit.value.end, text: JSON.stringify(replacer.replacement(BLOCKED_KEY_TYPE, BLOCKED_KEY_TYPE, text.slice(lit.value.start, lit.value.end))) });
-        found?.push({ start: lit.value.start, end: lit.value.end, type: BLOCKED_KEY_TYPE, rule: BLOCKED_KEY_TYPE });
-        skipUntil = lit.value.end;
-        // The key itself is still scanned below.
+      if (lit.value) {
+        const key = lit.escaped ? (JSON.parse(text.slice(lit.start, lit.end)) as string) : text.slice(lit.start + 1, lit.end - 1);
+        if (keyOf(key) === 'block' && lit.value.end > lit.value.start && text.slice(lit.value.start, lit.value.end) !== 'null') {
+          tally.add(BLOCKED_KEY_TYPE);
+          if (replacer.modeFor(BLOCKED_KEY_TYPE, BLOCKED_KEY_TYPE) === 'drop') drop = true;
+          edits.push({ start: lit.value.start, end: lit.value.end, text: JSON.stringify(replacer.replacement(BLOCKED_KEY_TYPE, BLOCKED_KEY_TYPE, text.slice(lit.value.start, lit.value.end))) });
+          found?.push({ start: lit.value.start, end: lit.value.end, type: BLOCKED_KEY_TYPE, rule: BLOCKED_KEY_TYPE });
+          markInside(lit.value.start, lit.value.end);
+          skipUntil = lit.value.end;
+        }
       }
-      const before = tally.count;
-      const inner: Finding[] | undefined = found ? [] : undefined;
-      const r = redactStringInner(content, tally, depth + 1, inner);
-      if (tally.count !== before) {
-        drop ||= r.drop;
-        edits.push({ start: lit.start, end: lit.end, text: JSON.stringify(r.text) });
-        // Offsets map back exactly when the literal has no escapes; otherwise
-        // the finding is reported on the whole literal.
-        for (const f of inner ?? []) found!.push(lit.escaped ? { ...f, start: lit.start + 1, end: lit.end - 1 } : { ...f, start: f.start + lit.start + 1, end: f.end + lit.start + 1 });
+      const a = lit.start + 1;
+      const b = lit.end - 1;
+      if (lit.escaped) {
+        // Decoding costs a second scan; it is needed when the raw scan found
+        // something here, when escapes could hide a match (`\/`, `\u00e9`),
+        // or when the literal is nested JSON and a blocked key showed up.
+        let overlaps = false;
+        for (const f of raw) if (f.start < b && f.end > a) overlaps = true;
+        if (!overlaps && !hidesMatches(text, a, b) && !(triggered(hits) && text.includes('\\"', a) && text.indexOf('\\"', a) < b)) continue;
+        markInside(a, b);
+        const content = JSON.parse(text.slice(lit.start, lit.end)) as string;
+        const before = tally.count;
+        const inner: Finding[] | undefined = found ? [] : undefined;
+        const r = redactStringInner(content, tally, depth + 1, inner);
+        if (tally.count !== before) {
+          drop ||= r.drop;
+          edits.push({ start: lit.start, end: lit.end, text: JSON.stringify(r.text) });
+          // Offsets inside a decoded literal do not map back: report the literal.
+          for (const f of inner ?? []) found!.push({ ...f, start: a, end: b });
+        }
+        continue;
       }
+      let inLit: Finding[] | undefined;
+      for (let i = 0; i < raw.length; i++) {
+        const f = raw[i]!;
+        if (f.start >= b || f.end <= a) continue;
+        used[i] = 1;
+        (inLit ??= []).push({ ...f, start: Math.max(f.start, a) - a, end: Math.min(f.end, b) - a });
+      }
+      if (!inLit) continue;
+      const r = applyFindings(text.slice(a, b), inLit, tally);
+      drop ||= r.drop;
+      edits.push({ start: lit.start, end: lit.end, text: JSON.stringify(r.text) });
+      for (const f of inLit) found?.push({ ...f, start: f.start + a, end: f.end + a });
+    }
+    for (let i = 0; i < raw.length; i++) {
+      if (used[i]) continue;
+      // Outside every literal: widen to the scalar token and make it a string.
+      const f = raw[i]!;
+      let s0 = f.start;
+      let e0 = f.end;
+      while (s0 > 0 && isScalarChar(text.charCodeAt(s0 - 1))) s0--;
+      while (e0 < text.length && isScalarChar(text.charCodeAt(e0))) e0++;
+      const r = applyFindings(text.slice(f.start, f.end), [{ ...f, start: 0, end: f.end - f.start }], tally);
+      drop ||= r.drop;
+      edits.push({ start: s0, end: e0, text: JSON.stringify(r.text) });
+      found?.push(f);
     }
     if (edits.length === 0) return { text, drop: false };
-    edits.sort((a, b) => a.start - b.start);
+    edits.sort((x, y) => x.start - y.start);
     let out = '';
     let at = 0;
     for (const e of edits) {
@@ -164,11 +231,11 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
     return { text: out + text.slice(at), drop };
   }
 
-  function redactStringInner(text: string, tally: Tally, depth: number, found: Finding[] | undefined): { text: string; drop: boolean } {
-    const hits = engine.probe(text);
+  function redactStringInner(text: string, tally: Tally, depth: number, found: Finding[] | undefined, probed?: readonly number[]): { text: string; drop: boolean } {
+    const hits = probed ?? engine.probe(text);
     if (hits.length === 0) return { text, drop: false };
     if (scanJson && depth < MAX_JSON_DEPTH && looksLikeJson(text)) {
-      const r = redactJson(text, tally, found, depth);
+      const r = redactJson(text, tally, found, depth, hits);
       if (r) return r;
     }
     const f = engine.findingsFor(text, hits);
@@ -177,8 +244,12 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
     return applyFindings(text, f, tally);
   }
 
+  // The hot path: most strings are clean and leave after one Set pass,
+  // without allocating.
   function redactString(text: string, tally: Tally): string {
-    return redactStringInner(text, tally, 0, undefined).text;
+    const hits = engine.probe(text);
+    if (hits.length === 0) return text;
+    return redactStringInner(text, tally, 0, undefined, hits).text;
   }
 
   function verdict(key: string): KeyVerdict {
@@ -198,7 +269,9 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
 
   function redactValue(value: AnyValue, tally: Tally): AnyValue | typeof DROP {
     if (typeof value === 'string') {
-      const r = redactStringInner(value, tally, 0, undefined);
+      const hits = engine.probe(value);
+      if (hits.length === 0) return value;
+      const r = redactStringInner(value, tally, 0, undefined, hits);
       return r.drop ? DROP : r.text;
     }
     if (value === null || typeof value !== 'object') return value;

@@ -101,6 +101,11 @@ test('JSON inside a string stays valid JSON, numbers kept byte for byte', () => 
   assert.ok(!out.includes(tok) && !out.includes('hunter2') && !out.includes('S3cretPw'));
 });
 
+test('JSON: a finding spanning key and value is applied in the value; a card sent as a number becomes a masked string', () => {
+  const out = red.redactText('{"signing_key": "Zx81kLmN0pQrS7tUvW9yAb12", "card": 4111111111111111, "n": -1}').text;
+  assert.deepEqual(JSON.parse(out), { signing_key: '[REDACTED:generic_api_key]', card: '[REDACTED:credit_card]', n: -1 });
+});
+
 test('custom rules; compile errors name the rule and RE2 reason', () => {
   const c = createRedactor({ rules: [{ name: 'employee-id', type: 'employee_id', pattern: '\\bEMP-[0-9]{6}\\b', keywords: ['EMP-'] }] });
   assert.equal(c.redactText('owner EMP-123456 approved').text, 'owner [REDACTED:employee_id] approved');
