@@ -1,0 +1,165 @@
+// End-to-end load benchmark: a real `sluice start` (OTLP/HTTP → redaction →
+// privileged → batch queue → embedded ClickHouse) in one process, a load
+// generator (bench/lib/loadgen.ts) with realistic agent traffic in another.
+//   1. sustained rate: closed loop at full speed for --duration seconds;
+//      spans/s = spans written to ClickHouse (exporter metric) over the time
+//      from the first request of the window until the queue has drained.
+//   2. latency: open loop at 50% and 90% of that rate; p50/p99 of each
+//      request's time from its scheduled send to its 200.
+//   3. baseline: the same pipeline without redaction and privileged, same run.
+// Peak RSS is the Sluice process's VmHWM. Prints figures, then one JSON line.
+//   node --import tsx bench/e2e.ts [--duration=20] [--connections=8] [--per-request=500] [--latency-seconds=10] [--queue=memory|disk] [--prof=DIR]
+// --prof passes --cpu-prof to the Sluice process (profiles in DIR, written at exit).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startLoadgen, type RunReport } from './lib/loadgen.js';
+import { startSluice, waitFor, type SluiceProcess } from './lib/sluice-process.js';
+
+const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def;
+const DURATION = Number(arg('duration', '20')) * 1000;
+const CONNECTIONS = Number(arg('connections', '8'));
+const PER_REQUEST = Number(arg('per-request', '500'));
+const LATENCY_MS = Number(arg('latency-seconds', '10')) * 1000;
+const QUEUE = arg('queue', 'memory');
+const PROF = arg('prof', '');
+const LOGS_EVERY = 5;
+
+function configYaml(dir: string, redact: boolean): string {
+  return `
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: "127.0.0.1:0" }
+processors:
+  redaction: {}
+  privileged: {}
+  batch:
+    send_batch_size: 8192
+    timeout: 200ms
+    queue_size: 200000
+    queue: { type: ${QUEUE} }
+exporters:
+  clickhouse:
+    endpoint: "embedded:${join(dir, 'clickhouse')}"
+    query_endpoint: "127.0.0.1:0"
+approvals:
+  policy_file: "${join(dir, 'policy.yaml')}"
+  auth:
+    tokens:
+      - { name: agent, value: "bench-agent-token-0123456789abcdef", scopes: [ingest, request] }
+service:
+  data_dir: "${dir}"
+  shutdown_timeout: 60s
+  telemetry: { logs: { level: info }, admin: { endpoint: "127.0.0.1:0" } }
+  api: { endpoint: "127.0.0.1:0" }
+  pipelines:
+    traces: { receivers: [otlp], processors: [${redact ? 'redaction, privileged, ' : ''}batch], exporters: [clickhouse] }
+    logs: { receivers: [otlp], processors: [${redact ? 'redaction, ' : ''}batch], exporters: [clickhouse] }
+`;
+}
+
+const POLICY = `version: 1
+name: bench
+rules:
+  - name: export-table-prod
+    match: { action: export_table, resource_attributes: { deployment.environment: prod } }
+    effect: require_approval
+    require_approval: { approvers: { groups: [data-owners] }, timeout: 15m }
+`;
+
+interface Variant {
+  spansPerSec: number;
+  logsPerSec: number;
+  max: RunReport;
+  half?: RunReport;
+  ninety?: RunReport;
+  peakRssMb: number;
+  rowsInClickHouse: number;
+  acceptedSpans: number;
+}
+
+const exported = (s: SluiceProcess, signal: string) => s.metric('sluice_exporter_sent_items_total', { signal });
+const accepted = (s: SluiceProcess, signal: string) => s.metric('sluice_receiver_accepted_items_total', { signal });
+
+async function drained(s: SluiceProcess): Promise<void> {
+  await waitFor(async () => (await s.metric('sluice_queue_size')) === 0, 300_000, 'the queue to drain');
+}
+
+async function runVariant(redact: boolean): Promise<Variant> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-e2e-'));
+  await writeFile(join(dir, 'policy.yaml'), POLICY);
+  await writeFile(join(dir, 'sluice.yaml'), configYaml(dir, redact));
+  const env: NodeJS.ProcessEnv = PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROF} --cpu-prof-name=sluice-${redact ? 'full' : 'baseline'}-${process.pid}.cpuprofile` } : {};
+  const sluice = await startSluice(join(dir, 'sluice.yaml'), env);
+  const lg = await startLoadgen({ url: `http://127.0.0.1:${sluice.ports.http}`, perRequest: PER_REQUEST, distinct: 32, seed: 42 });
+  const label = redact ? 'full pipeline' : 'baseline (no redaction, no detection)';
+  try {
+    // Warm-up: JIT, ClickHouse parts, worker start.
+    await lg.run({ mode: 'closed', durationMs: 3000, connections: CONNECTIONS, logsEvery: LOGS_EVERY });
+    await drained(sluice);
+
+    const spans0 = await exported(sluice, 'traces');
+    const logs0 = await exported(sluice, 'logs');
+    const t0 = performance.now();
+    const max = await lg.run({ mode: 'closed', durationMs: DURATION, connections: CONNECTIONS, logsEvery: LOGS_EVERY });
+    const acceptedNow = await accepted(sluice, 'traces');
+    await waitFor(async () => (await exported(sluice, 'traces')) >= acceptedNow, 300_000, 'ClickHouse to catch up');
+    await drained(sluice);
+    const secs = (performance.now() - t0) / 1000;
+    const spansPerSec = Math.round(((await exported(sluice, 'traces')) - spans0) / secs);
+    const logsPerSec = Math.round(((await exported(sluice, 'logs')) - logs0) / secs);
+    console.log(`${label}: ${spansPerSec.toLocaleString('en')} spans/s + ${logsPerSec.toLocaleString('en')} log records/s into ClickHouse (${max.ok} requests ok, ${max.busy} pushed back, ${max.failed} failed; client-side accepted ${Math.round(max.spans / (max.elapsedMs / 1000)).toLocaleString('en')} spans/s)`);
+
+    const out: Variant = { spansPerSec, logsPerSec, max, peakRssMb: 0, rowsInClickHouse: 0, acceptedSpans: 0 };
+    if (redact) {
+      const spansPerReq = PER_REQUEST * ((LOGS_EVERY - 1) / LOGS_EVERY);
+      for (const share of [0.5, 0.9] as const) {
+        const rate = (share * spansPerSec) / spansPerReq;
+        const r = await lg.run({ mode: 'open', durationMs: LATENCY_MS, connections: 256, rate, logsEvery: LOGS_EVERY });
+        await drained(sluice);
+        console.log(
+          `  at ${share * 100}% (${Math.round(rate * spansPerReq).toLocaleString('en')} spans/s offered, ${rate.toFixed(1)} req/s): ingest latency p50 ${r.latencyMs.p50} ms, p90 ${r.latencyMs.p90} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms (${r.ok} ok, ${r.busy} pushed back, ${r.skipped} not sent)`,
+        );
+        if (share === 0.5) out.half = r;
+        else out.ninety = r;
+      }
+    }
+    out.acceptedSpans = await accepted(sluice, 'traces');
+    out.rowsInClickHouse = Number(await sluice.query('SELECT count() FROM otel_traces'));
+    out.peakRssMb = (await sluice.rss()).peakMb;
+    console.log(`  peak RSS ${out.peakRssMb} MiB; ${out.rowsInClickHouse.toLocaleString('en')} rows in otel_traces for ${out.acceptedSpans.toLocaleString('en')} accepted spans`);
+    if (out.rowsInClickHouse < out.acceptedSpans) console.log('  WARNING: fewer rows than accepted spans');
+    return out;
+  } finally {
+    lg.close();
+    const code = await sluice.stop();
+    if (code !== 0) console.log(`  sluice exited with ${code}`);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+console.log(`bench e2e: ${PER_REQUEST} items per request over OTLP/HTTP protobuf, ${CONNECTIONS} connections, ${DURATION / 1000} s at full rate, every ${LOGS_EVERY}th request logs, queue ${QUEUE}`);
+const full = await runVariant(true);
+const baseline = await runVariant(false);
+const cost = Math.round((1 - full.spansPerSec / baseline.spansPerSec) * 1000) / 10;
+console.log(`redaction + detection cost: ${cost}% of the baseline rate`);
+console.log(
+  JSON.stringify({
+    bench: 'e2e',
+    spans_s: full.spansPerSec,
+    logs_s: full.logsPerSec,
+    baseline_spans_s: baseline.spansPerSec,
+    redaction_cost_pct: cost,
+    p50_ms_half_load: full.half?.latencyMs.p50,
+    p99_ms_half_load: full.half?.latencyMs.p99,
+    p50_ms_90pct_load: full.ninety?.latencyMs.p50,
+    p99_ms_90pct_load: full.ninety?.latencyMs.p99,
+    peak_rss_mb: full.peakRssMb,
+    baseline_peak_rss_mb: baseline.peakRssMb,
+    queue: QUEUE,
+    per_request: PER_REQUEST,
+    connections: CONNECTIONS,
+  }),
+);
