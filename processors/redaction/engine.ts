@@ -166,7 +166,7 @@ export function compileEngine(specs: readonly RuleSpec[], opts: EngineOptions = 
   let set: InstanceType<typeof RE2.Set> | undefined;
   if (rules.length + triggers.length > 0) {
     try {
-      set = new RE2.Set([...rules.map((r) => r.spec.pattern), ...triggers], { maxMem: opts.setMaxMem ?? DEFAULT_SET_MAX_MEM });
+      set = new RE2.Set([...rules.map((r) => r.spec.prefilter ?? r.spec.pattern), ...triggers], { maxMem: opts.setMaxMem ?? DEFAULT_SET_MAX_MEM });
     } catch (err) {
       // Every pattern compiled alone, so this is the combined automaton's budget.
       throw new RuleCompileError('(set)', `RE2 cannot compile the combined rule set: ${(err as Error).message}. Raise the memory budget or remove rules`);

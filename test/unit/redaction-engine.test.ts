@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createRedactor, RuleCompileError } from '../../processors/redaction/index.js';
+import { compileEngine } from '../../processors/redaction/engine.js';
 import { ibanMod97, isCardNumber, isJwt, isSsn, luhn, shannonEntropy, isGenericSecret, isIpv6Address } from '../../processors/redaction/validators.js';
 import { ALL_TYPES, negativeGen, plant, rng } from '../fixtures/redaction/samples.js';
 
@@ -125,6 +127,17 @@ test('gitleaks TOML import', () => {
   assert.equal(g.redactText('k=acme_0123456789abcdef').text, 'k=[REDACTED:acme_key]');
   writeFileSync(file, `[[rules]]\nid = "broken"\nregex = '''(?<=x)y'''\n`);
   assert.throws(() => createRedactor({ gitleaks_file: file }), /redaction rule "gitleaks:broken"/);
+});
+
+test('each rule prefilter is a superset: the same findings as a Set of the full patterns, on the whole eval set', () => {
+  const withPrefilters = compileEngine(red.rules);
+  const fullPatterns = compileEngine(red.rules.map(({ prefilter: _p, ...rule }) => rule));
+  const lines = readFileSync(new URL('../fixtures/redaction/eval.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean);
+  assert.ok(lines.length >= 1500);
+  for (const line of lines) {
+    const { text } = JSON.parse(line) as { text: string };
+    assert.deepEqual(withPrefilters.scan(text), fullPatterns.scan(text), text);
+  }
 });
 
 test('keyword prefilter finds the same as the Set prefilter', () => {

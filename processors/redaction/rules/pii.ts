@@ -12,6 +12,7 @@ export const piiRules: RuleSpec[] = [
   {
     name: 'email',
     type: 'email',
+    prefilter: '[\\p{L}\\p{N}._%+\\-]@[\\p{L}\\p{N}]',
     // Letters beyond ASCII in the local part and the domain (jürgen@, IDNs);
     // no leading \\b, which RE2 computes on ASCII only.
     // Unbounded repeats: counted repeats of Unicode classes blow RE2's
@@ -27,6 +28,13 @@ export const piiRules: RuleSpec[] = [
     // formats written with separators (bare digit runs are too ambiguous).
     name: 'phone',
     type: 'phone',
+    // The character before `+` or a leading 0 is part of the prefilter so
+    // that base64 (`ab+1c`) and ISO dates (`2024-05-01 12:00`) are not
+    // candidates; it allows everything the boundary check allows.
+    prefilter:
+      '(?:^|[^0-9A-Za-z_])\\+[1-9][0-9]*[ .\\-]?(?:\\([0-9]+\\)[ .\\-]?)?[0-9]+[ .\\-]?[0-9][0-9]' +
+      '|\\([2-9][0-9][0-9]\\)|\\b[2-9][0-9][0-9][.\\-][0-9][0-9][0-9][.\\-]' +
+      '|(?:^|[^0-9A-Za-z_\\-]|[^0-9A-Za-z]-)0[1-9][0-9]*[ \\-/][0-9][0-9]',
     pattern:
       '(?:\\+[1-9][0-9]{0,2}[ .\\-]?(?:\\([0-9]{1,4}\\)[ .\\-]?)?[0-9]{1,4}(?:[ .\\-]?[0-9]{2,4}){1,4}\\b' +
       '|\\([2-9][0-9]{2}\\) ?[0-9]{3}[ .\\-][0-9]{4}\\b' +
@@ -40,6 +48,7 @@ export const piiRules: RuleSpec[] = [
   {
     name: 'credit_card',
     type: 'credit_card',
+    prefilter: '\\b[2-6][0-9][0-9][0-9][ \\-]?[0-9][0-9][0-9][0-9]',
     pattern: '\\b[2-6][0-9]{3}(?:[ \\-]?[0-9]){9,15}\\b',
     validator: 'luhn',
     boundary: 'number',
@@ -48,6 +57,7 @@ export const piiRules: RuleSpec[] = [
   {
     name: 'ssn',
     type: 'ssn',
+    prefilter: '\\b[0-8][0-9][0-9](?:-[0-9][0-9]-| [0-9][0-9] )[0-9]',
     pattern: '\\b[0-8][0-9]{2}(?:-[0-9]{2}-| [0-9]{2} )[0-9]{4}\\b',
     validator: 'ssn',
     boundary: 'number',
@@ -56,6 +66,7 @@ export const piiRules: RuleSpec[] = [
   {
     name: 'iban',
     type: 'iban',
+    prefilter: '\\b[A-Z][A-Z][0-9][0-9] ?[A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9]',
     pattern: '\\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\\b',
     validator: 'iban',
     boundary: 'word',
@@ -65,6 +76,7 @@ export const piiRules: RuleSpec[] = [
   {
     name: 'ipv4',
     type: 'ipv4',
+    prefilter: '\\b[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]',
     pattern: `\\b${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}\\b`,
     validator: 'ipv4',
     boundary: 'number',
@@ -75,6 +87,7 @@ export const piiRules: RuleSpec[] = [
     // or a zone); node:net has the last word on whether it is an address.
     name: 'ipv6',
     type: 'ipv6',
+    prefilter: '[0-9a-fA-F]::|::[0-9a-fA-F]|[0-9a-fA-F]:[0-9a-fA-F]+:[0-9a-fA-F]+:[0-9a-fA-F]+:[0-9a-fA-F]+:[0-9a-fA-F]+:[0-9a-fA-F]+:[0-9a-fA-F]',
     pattern:
       `(?:\\b(?:${H}:){7}${H}\\b` +
       `|\\b${H}(?::${H}){0,6}::(?:${H}(?::${H}){0,6})?` +

@@ -18,6 +18,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'private_key',
     type: 'private_key',
+    prefilter: '-----BEGIN[ A-Z0-9]*PRIVATE KEY',
     // Whole PEM block; a block cut short (truncated log line) is taken up to
     // the end of its base64 body. `\\n` covers PEM inside JSON strings.
     pattern:
@@ -29,6 +30,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'aws_access_key',
     type: 'aws_access_key',
+    prefilter: '\\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7][A-Z2-7][A-Z2-7][A-Z2-7]',
     pattern: '\\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}\\b',
     keywords: ['AKIA', 'ASIA', 'ABIA', 'ACCA', 'A3T'],
     priority: 90,
@@ -36,6 +38,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'aws_secret_key',
     type: 'aws_secret_key',
+    prefilter: '(?i)aws[_.\\-]?secret|secret[_.\\-]?access[_.\\-]?key',
     pattern: `(?i)(?:aws[_.\\-]?secret(?:[_.\\-]?access)?[_.\\-]?key|secret[_.\\-]?access[_.\\-]?key)${ASSIGN}(?P<v>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`,
     group: 'v',
     keywords: ['secret'],
@@ -45,6 +48,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'github_token',
     type: 'github_token',
+    prefilter: '\\bgh[pousr]_[A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9]|\\bgithub_pat_',
     pattern: '\\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\\b',
     keywords: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
     priority: 90,
@@ -52,6 +56,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'gitlab_token',
     type: 'gitlab_token',
+    prefilter: '\\bgl(?:pat|dt|rt|ptt|cbt|ft|soat|imt|oas|agent)-',
     pattern: '\\b(?:glpat|gldt|glrt|glptt|glcbt|glft|glsoat|glimt|gloas|glagent)-[A-Za-z0-9_\\-]{20,}',
     keywords: ['glpat-', 'gldt-', 'glrt-', 'glptt-', 'glcbt-', 'glft-', 'glsoat-', 'glimt-', 'gloas-', 'glagent-'],
     boundary: 'token',
@@ -60,6 +65,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'slack_token',
     type: 'slack_token',
+    prefilter: '\\b(?:xox[abposre]|xapp|xoxe\\.xox[bp])-[0-9A-Za-z]',
     pattern: '\\b(?:xox[abposre]|xapp|xoxe\\.xox[bp])-[0-9A-Za-z\\-]{10,}',
     keywords: ['xoxa-', 'xoxb-', 'xoxp-', 'xoxo-', 'xoxs-', 'xoxr-', 'xoxe', 'xapp-'],
     boundary: 'token',
@@ -68,6 +74,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'slack_webhook_url',
     type: 'slack_token',
+    prefilter: 'hooks\\.slack\\.com/',
     pattern: 'https?://hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+\\-]{20,}',
     keywords: ['hooks.slack.com'],
     priority: 95,
@@ -75,6 +82,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'stripe_key',
     type: 'stripe_key',
+    prefilter: '\\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]|\\bwhsec_',
     // Publishable keys (pk_) are public by design and not matched.
     pattern: '\\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}\\b|\\bwhsec_[A-Za-z0-9]{24,64}\\b',
     keywords: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_', 'whsec_'],
@@ -83,6 +91,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'anthropic_key',
     type: 'anthropic_key',
+    prefilter: '\\bsk-ant-',
     pattern: '\\bsk-ant-(?:api|admin|oat|sid)[0-9]{2}-[A-Za-z0-9_\\-]{20,}',
     keywords: ['sk-ant-'],
     boundary: 'token',
@@ -91,6 +100,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'openai_key',
     type: 'openai_key',
+    prefilter: '\\bsk-[A-Za-z0-9]',
     pattern:
       '\\bsk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_\\-]{20,}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|[A-Za-z0-9]{48})',
     keywords: ['sk-'],
@@ -100,6 +110,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'gcp_api_key',
     type: 'gcp_api_key',
+    prefilter: '\\bAIza[0-9A-Za-z_\\-]',
     pattern: '\\bAIza[0-9A-Za-z_\\-]{35}',
     keywords: ['AIza'],
     boundary: 'token',
@@ -108,6 +119,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'azure_storage_key',
     type: 'azure_storage_key',
+    prefilter: '(?i)(?:AccountKey|SharedAccessKey|sig)=[A-Za-z0-9+/%]',
     // The key inside a connection string, or a SAS signature.
     pattern: '(?i)(?:AccountKey|SharedAccessKey|sig)=(?P<v>[A-Za-z0-9+/%]{30,}(?:==|%3D%3D|=|%3D)?)',
     group: 'v',
@@ -119,6 +131,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'jwt',
     type: 'jwt',
+    prefilter: '\\beyJ[A-Za-z0-9_\\-]*\\.eyJ',
     pattern: '\\beyJ[A-Za-z0-9_\\-]{5,}\\.eyJ[A-Za-z0-9_\\-]{5,}\\.[A-Za-z0-9_\\-]*',
     keywords: ['eyJ'],
     validator: 'jwt',
@@ -130,6 +143,7 @@ export const secretRules: RuleSpec[] = [
     // the WHATWG URL parser.
     name: 'password_in_url',
     type: 'password_in_url',
+    prefilter: `://[^\\s:@/?#"'<>\\\\]*:[^\\s/?"'<>\\\\]+@`,
     pattern: '(?i)\\b[a-z][a-z0-9+.\\-]{1,30}://[^\\s:@/?#"\'<>\\\\]*:(?P<v>[^\\s/?"\'<>\\\\]+)@[A-Za-z0-9\\[]',
     group: 'v',
     keywords: ['://'],
@@ -140,6 +154,7 @@ export const secretRules: RuleSpec[] = [
     // Password=...; in ADO.NET/JDBC/ODBC connection strings and query strings.
     name: 'password_in_connection_string',
     type: 'password_in_url',
+    prefilter: `(?i)(?:password|passwd|pwd)=[^;&\\s"'<>]`,
     pattern: '(?i)(?:^|[;&?\\s"\'])(?:password|passwd|pwd)=(?P<v>[^;&\\s"\'<>]+)',
     group: 'v',
     validator: 'password',
@@ -149,6 +164,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'bearer_token',
     type: 'bearer_token',
+    prefilter: '(?i)\\bbearer\\s',
     pattern: '(?i)\\bbearer\\s+(?P<v>[A-Za-z0-9._~+/\\-]{12,}=*)',
     group: 'v',
     keywords: ['bearer'],
@@ -158,6 +174,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'basic_auth',
     type: 'bearer_token',
+    prefilter: '(?i)\\bbasic\\s',
     pattern: '(?i)\\bbasic\\s+(?P<v>[A-Za-z0-9+/]{8,}={0,2})',
     group: 'v',
     keywords: ['basic'],
@@ -167,6 +184,7 @@ export const secretRules: RuleSpec[] = [
   {
     name: 'generic_api_key',
     type: 'generic_api_key',
+    prefilter: `(?i)${GENERIC_KEY}[A-Za-z0-9_.\\-]*(?:\\\\*["'])?\\s*(?:=|:|=>|:=)\\s*(?:\\\\*["'])?[A-Za-z0-9_+/=.~\\-]{8}`,
     pattern: `(?i)${GENERIC_KEY}${ASSIGN}(?P<v>[A-Za-z0-9_+/=.~\\-]{16,})`,
     group: 'v',
     keywords: ['key', 'token', 'secret', 'credential', 'passphrase'],

@@ -26,6 +26,14 @@ export interface RuleSpec {
   /** An RE2 pattern. Use `(?i)` inline for case-insensitivity. */
   pattern: string;
   /**
+   * A simpler RE2 pattern used in the Set instead of `pattern`: it must match
+   * somewhere in every text `pattern` matches (a superset). Long counted
+   * repeats of overlapping classes make the Set's DFA build new states on
+   * every fresh text (30–75 MB/s against 170–300 with prefilters); a
+   * prefilter keeps only what tells candidates apart.
+   */
+  prefilter?: string;
+  /**
    * Name of a capture group holding the sensitive part (only that part is
    * redacted), e.g. the password inside a URL.
    */
