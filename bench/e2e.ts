@@ -8,8 +8,8 @@
 //      request's time from its scheduled send to its 200.
 //   3. baseline: the same pipeline without redaction and privileged, same run.
 // Peak RSS is the Sluice process's VmHWM. Prints figures, then one JSON line.
-//   node --import tsx bench/e2e.ts [--duration=20] [--connections=8] [--per-request=500] [--latency-seconds=10] [--queue=memory|disk] [--prof=DIR]
-// --prof passes --cpu-prof to the Sluice process (profiles in DIR, written at exit).
+//   node --import tsx bench/e2e.ts [--duration=20] [--connections=8] [--per-request=500] [--latency-seconds=10] [--queue=memory|disk] [--queue-size=200000] [--prof=DIR]
+// --prof passes --cpu-prof to the Sluice process: one profile per thread in DIR/full and DIR/baseline, written at exit.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ const PER_REQUEST = Number(arg('per-request', '500'));
 const LATENCY_MS = Number(arg('latency-seconds', '10')) * 1000;
 const QUEUE = arg('queue', 'memory');
 const PROF = arg('prof', '');
+const QUEUE_SIZE = Number(arg('queue-size', '200000'));
 const LOGS_EVERY = 5;
 
 function configYaml(dir: string, redact: boolean): string {
@@ -38,7 +39,7 @@ processors:
   batch:
     send_batch_size: 8192
     timeout: 200ms
-    queue_size: 200000
+    queue_size: ${QUEUE_SIZE}
     queue: { type: ${QUEUE} }
 exporters:
   clickhouse:
@@ -72,6 +73,7 @@ rules:
 interface Variant {
   spansPerSec: number;
   logsPerSec: number;
+  cores: number;
   max: RunReport;
   half?: RunReport;
   ninety?: RunReport;
@@ -91,9 +93,10 @@ async function runVariant(redact: boolean): Promise<Variant> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-e2e-'));
   await writeFile(join(dir, 'policy.yaml'), POLICY);
   await writeFile(join(dir, 'sluice.yaml'), configYaml(dir, redact));
-  const env: NodeJS.ProcessEnv = PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROF} --cpu-prof-name=sluice-${redact ? 'full' : 'baseline'}-${process.pid}.cpuprofile` } : {};
-  const sluice = await startSluice(join(dir, 'sluice.yaml'), env);
+  const nodeArgs = PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(PROF, redact ? 'full' : 'baseline')}`] : [];
+  const sluice = await startSluice(join(dir, 'sluice.yaml'), {}, nodeArgs);
   const lg = await startLoadgen({ url: `http://127.0.0.1:${sluice.ports.http}`, perRequest: PER_REQUEST, distinct: 32, seed: 42 });
+  bytesPerSpan = lg.bytesPerSpan;
   const label = redact ? 'full pipeline' : 'baseline (no redaction, no detection)';
   try {
     // Warm-up: JIT, ClickHouse parts, worker start.
@@ -103,16 +106,18 @@ async function runVariant(redact: boolean): Promise<Variant> {
     const spans0 = await exported(sluice, 'traces');
     const logs0 = await exported(sluice, 'logs');
     const t0 = performance.now();
+    const cpu0 = await sluice.cpuSeconds();
     const max = await lg.run({ mode: 'closed', durationMs: DURATION, connections: CONNECTIONS, logsEvery: LOGS_EVERY });
     const acceptedNow = await accepted(sluice, 'traces');
     await waitFor(async () => (await exported(sluice, 'traces')) >= acceptedNow, 300_000, 'ClickHouse to catch up');
     await drained(sluice);
     const secs = (performance.now() - t0) / 1000;
+    const cores = Math.round(((await sluice.cpuSeconds()) - cpu0) / secs * 100) / 100;
     const spansPerSec = Math.round(((await exported(sluice, 'traces')) - spans0) / secs);
     const logsPerSec = Math.round(((await exported(sluice, 'logs')) - logs0) / secs);
-    console.log(`${label}: ${spansPerSec.toLocaleString('en')} spans/s + ${logsPerSec.toLocaleString('en')} log records/s into ClickHouse (${max.ok} requests ok, ${max.busy} pushed back, ${max.failed} failed; client-side accepted ${Math.round(max.spans / (max.elapsedMs / 1000)).toLocaleString('en')} spans/s)`);
+    console.log(`${label}: ${spansPerSec.toLocaleString('en')} spans/s + ${logsPerSec.toLocaleString('en')} log records/s into ClickHouse (${max.ok} requests ok, ${max.busy} pushed back, ${max.failed} failed; client-side accepted ${Math.round(max.spans / (max.elapsedMs / 1000)).toLocaleString('en')} spans/s; Sluice used ${cores} cores)`);
 
-    const out: Variant = { spansPerSec, logsPerSec, max, peakRssMb: 0, rowsInClickHouse: 0, acceptedSpans: 0 };
+    const out: Variant = { spansPerSec, logsPerSec, cores, max, peakRssMb: 0, rowsInClickHouse: 0, acceptedSpans: 0 };
     if (redact) {
       const spansPerReq = PER_REQUEST * ((LOGS_EVERY - 1) / LOGS_EVERY);
       for (const share of [0.5, 0.9] as const) {
@@ -141,6 +146,7 @@ async function runVariant(redact: boolean): Promise<Variant> {
 }
 
 console.log(`bench e2e: ${PER_REQUEST} items per request over OTLP/HTTP protobuf, ${CONNECTIONS} connections, ${DURATION / 1000} s at full rate, every ${LOGS_EVERY}th request logs, queue ${QUEUE}`);
+let bytesPerSpan = 0;
 const full = await runVariant(true);
 const baseline = await runVariant(false);
 const cost = Math.round((1 - full.spansPerSec / baseline.spansPerSec) * 1000) / 10;
@@ -151,6 +157,8 @@ console.log(
     spans_s: full.spansPerSec,
     logs_s: full.logsPerSec,
     baseline_spans_s: baseline.spansPerSec,
+    sluice_cores: full.cores,
+    bytes_per_span: bytesPerSpan,
     redaction_cost_pct: cost,
     p50_ms_half_load: full.half?.latencyMs.p50,
     p99_ms_half_load: full.half?.latencyMs.p99,
@@ -159,6 +167,7 @@ console.log(
     peak_rss_mb: full.peakRssMb,
     baseline_peak_rss_mb: baseline.peakRssMb,
     queue: QUEUE,
+    queue_size: QUEUE_SIZE,
     per_request: PER_REQUEST,
     connections: CONNECTIONS,
   }),
