@@ -34,13 +34,49 @@ export const DROP: unique symbol = Symbol('drop');
 
 export const BLOCKED_KEY_TYPE = 'blocked_key';
 
-/** A `\/` or `\u` escape inside [a, b): the decoded text may match where the raw text does not. */
+/**
+ * A `\/` or `\u` escape inside [a, b): decoded, the text may match where the
+ * raw text cannot (`https:\/\/user:pw@host`, `j\u00fcrgen@example.de`).
+ */
 function hidesMatches(text: string, a: number, b: number): boolean {
   for (let i = text.indexOf('\\', a); i >= 0 && i < b; i = text.indexOf('\\', i + 2)) {
     const n = text.charCodeAt(i + 1);
     if (n === 47 || n === 117) return true;
   }
   return false;
+}
+
+/**
+ * The text rules scan: `\n`, `\r`, `\t` written out (escaped newlines in a
+ * log line, in JSON) become two spaces, so `\nghp_…` keeps the word boundary
+ * before the token. Same length, so offsets hold for the original text.
+ */
+function scanView(text: string): string {
+  let i = text.indexOf('\\');
+  if (i < 0) return text;
+  let out: string[] | undefined;
+  let from = 0;
+  while (i >= 0 && i < text.length - 1) {
+    // A run of backslashes (`\\n` is the same escape inside JSON) and its letter.
+    let j = i;
+    while (j < text.length && text.charCodeAt(j) === 92) j++;
+    const n = text.charCodeAt(j);
+    if (n === 110 || n === 114 || n === 116) {
+      (out ??= []).push(text.slice(from, i), ' '.repeat(j + 1 - i));
+      from = j + 1;
+    }
+    i = text.indexOf('\\', j + 1);
+  }
+  if (!out) return text;
+  out.push(text.slice(from));
+  return out.join('');
+}
+
+/** An odd run of backslashes just before `at` (from `from`): `at` is inside an escape. */
+function oddBackslashesBefore(text: string, from: number, at: number): boolean {
+  let n = 0;
+  for (let i = at - 1; i >= from && text.charCodeAt(i) === 92; i--) n++;
+  return n % 2 === 1;
 }
 
 // Characters of a JSON number or literal (true/false/null).
@@ -147,10 +183,10 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
    * literal (a card number sent as a JSON number) replaces its scalar with a
    * masked string. The result is valid JSON and the rest is left as sent.
    */
-  function redactJson(text: string, tally: Tally, found: Finding[] | undefined, depth: number, hits: readonly number[]): { text: string; drop: boolean } | undefined {
+  function redactJson(text: string, view: string, tally: Tally, found: Finding[] | undefined, depth: number, hits: readonly number[]): { text: string; drop: boolean } | undefined {
     const lits = jsonLiterals(text);
     if (!lits) return undefined;
-    const raw = engine.findingsFor(text, hits);
+    const raw = engine.findingsFor(view, hits);
     const used = new Uint8Array(raw.length);
     const edits: { start: number; end: number; text: string }[] = [];
     let drop = false;
@@ -174,24 +210,35 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
       const a = lit.start + 1;
       const b = lit.end - 1;
       if (lit.escaped) {
-        // Decoding costs a second scan; it is needed when the raw scan found
-        // something here, when escapes could hide a match (`\/`, `\u00e9`),
-        // or when the literal is nested JSON and a blocked key showed up.
+        // Decoding means a second scan. It is needed when escapes could hide a
+        // match (`\/`, `\u00e9`), when the literal is nested JSON and a
+        // blocked key showed up, or when a raw finding touches an escape;
+        // otherwise the raw findings apply to the raw literal as they are.
         let overlaps = false;
-        for (const f of raw) if (f.start < b && f.end > a) overlaps = true;
-        if (!overlaps && !hidesMatches(text, a, b) && !(triggered(hits) && text.includes('\\"', a) && text.indexOf('\\"', a) < b)) continue;
-        markInside(a, b);
-        const content = JSON.parse(text.slice(lit.start, lit.end)) as string;
-        const before = tally.count;
-        const inner: Finding[] | undefined = found ? [] : undefined;
-        const r = redactStringInner(content, tally, depth + 1, inner);
-        if (tally.count !== before) {
-          drop ||= r.drop;
-          edits.push({ start: lit.start, end: lit.end, text: JSON.stringify(r.text) });
-          // Offsets inside a decoded literal do not map back: report the literal.
-          for (const f of inner ?? []) found!.push({ ...f, start: a, end: b });
+        let touchesEscape = false;
+        for (const f of raw) {
+          if (f.start >= b || f.end <= a) continue;
+          overlaps = true;
+          const s0 = Math.max(f.start, a);
+          const e0 = Math.min(f.end, b);
+          if (text.slice(s0, e0).includes('\\') || oddBackslashesBefore(text, a, s0)) touchesEscape = true;
         }
-        continue;
+        const nested = triggered(hits) && text.includes('\\"', a) && text.indexOf('\\"', a) < b;
+        if (touchesEscape || nested || hidesMatches(text, a, b)) {
+          markInside(a, b);
+          const content = JSON.parse(text.slice(lit.start, lit.end)) as string;
+          const before = tally.count;
+          const inner: Finding[] | undefined = found ? [] : undefined;
+          const r = redactStringInner(content, tally, depth + 1, inner);
+          if (tally.count !== before) {
+            drop ||= r.drop;
+            edits.push({ start: lit.start, end: lit.end, text: JSON.stringify(r.text) });
+            // Offsets inside a decoded literal do not map back: report the literal.
+            for (const f of inner ?? []) found!.push({ ...f, start: a, end: b });
+          }
+          continue;
+        }
+        if (!overlaps) continue;
       }
       let inLit: Finding[] | undefined;
       for (let i = 0; i < raw.length; i++) {
@@ -201,9 +248,10 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
         (inLit ??= []).push({ ...f, start: Math.max(f.start, a) - a, end: Math.min(f.end, b) - a });
       }
       if (!inLit) continue;
+      // The raw content stays as escaped as it was; replacements need no escaping.
       const r = applyFindings(text.slice(a, b), inLit, tally);
       drop ||= r.drop;
-      edits.push({ start: lit.start, end: lit.end, text: JSON.stringify(r.text) });
+      edits.push({ start: lit.start, end: lit.end, text: `"${r.text}"` });
       for (const f of inLit) found?.push({ ...f, start: f.start + a, end: f.end + a });
     }
     for (let i = 0; i < raw.length; i++) {
@@ -231,25 +279,37 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
     return { text: out + text.slice(at), drop };
   }
 
-  function redactStringInner(text: string, tally: Tally, depth: number, found: Finding[] | undefined, probed?: readonly number[]): { text: string; drop: boolean } {
-    const hits = probed ?? engine.probe(text);
-    if (hits.length === 0) return { text, drop: false };
-    if (scanJson && depth < MAX_JSON_DEPTH && looksLikeJson(text)) {
-      const r = redactJson(text, tally, found, depth, hits);
+  function redactStringInner(text: string, tally: Tally, depth: number, found: Finding[] | undefined, probed?: readonly number[], probedView?: string): { text: string; drop: boolean } {
+    const view = probedView ?? scanView(text);
+    const hits = probed ?? engine.probe(view);
+    const json = scanJson && depth < MAX_JSON_DEPTH && looksLikeJson(text);
+    if (hits.length === 0 && !(json && hidesMatches(text, 0, text.length))) return { text, drop: false };
+    if (json) {
+      const r = redactJson(text, view, tally, found, depth, hits);
       if (r) return r;
     }
-    const f = engine.findingsFor(text, hits);
+    if (hits.length === 0) return { text, drop: false };
+    const f = engine.findingsFor(view, hits);
     if (f.length === 0) return { text, drop: false };
     found?.push(...f);
     return applyFindings(text, f, tally);
   }
 
+  /** True when the string may hold something: the Set hit, or JSON escapes hide text from it. */
+  function gate(text: string): { view: string; hits: readonly number[] } | undefined {
+    const view = scanView(text);
+    const hits = engine.probe(view);
+    if (hits.length > 0) return { view, hits };
+    if (scanJson && text.indexOf('\\') >= 0 && hidesMatches(text, 0, text.length) && looksLikeJson(text)) return { view, hits };
+    return undefined;
+  }
+
   // The hot path: most strings are clean and leave after one Set pass,
   // without allocating.
   function redactString(text: string, tally: Tally): string {
-    const hits = engine.probe(text);
-    if (hits.length === 0) return text;
-    return redactStringInner(text, tally, 0, undefined, hits).text;
+    const g = gate(text);
+    if (!g) return text;
+    return redactStringInner(text, tally, 0, undefined, g.hits, g.view).text;
   }
 
   function verdict(key: string): KeyVerdict {
@@ -269,9 +329,9 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
 
   function redactValue(value: AnyValue, tally: Tally): AnyValue | typeof DROP {
     if (typeof value === 'string') {
-      const hits = engine.probe(value);
-      if (hits.length === 0) return value;
-      const r = redactStringInner(value, tally, 0, undefined, hits);
+      const g = gate(value);
+      if (!g) return value;
+      const r = redactStringInner(value, tally, 0, undefined, g.hits, g.view);
       return r.drop ? DROP : r.text;
     }
     if (value === null || typeof value !== 'object') return value;
@@ -326,7 +386,7 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
       return { text: r.text, findings: found };
     },
     findings(text) {
-      return [...engine.scan(text)];
+      return [...engine.scan(scanView(text))];
     },
     redactBatch(batch) {
       return redactBatchInPlace(batch, self);

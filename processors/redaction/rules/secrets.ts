@@ -155,7 +155,7 @@ export const secretRules: RuleSpec[] = [
     name: 'password_in_connection_string',
     type: 'password_in_url',
     prefilter: `(?i)(?:password|passwd|pwd)=[^;&\\s"'<>]`,
-    pattern: '(?i)(?:^|[;&?\\s"\'])(?:password|passwd|pwd)=(?P<v>[^;&\\s"\'<>]+)',
+    pattern: '(?i)(?:^|[;&?\\s"\'])(?:password|passwd|pwd)=(?P<v>[^;&\\s"\'<>\\\\]+)',
     group: 'v',
     validator: 'password',
     keywords: ['password=', 'passwd=', 'pwd='],
