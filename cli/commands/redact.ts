@@ -52,9 +52,15 @@ export function registerRedactCommand(program: Command, loadConfig: (path?: stri
     .option('-c, --config <file>', 'config file whose redaction processor settings to use (default: built-in defaults)')
     .option('--findings', 'read JSON Lines {"text": "..."} and write {"findings": [{"start","end","type","rule"}]} per line (UTF-16 offsets)')
     .action(async (opts: { config?: string; findings?: boolean }) => {
-      const processors = opts.config ? (await loadConfig(opts.config)).processors : {};
-      const redactor = createRedactor((redactionConfigOf(processors) ?? {}) as Parameters<typeof createRedactor>[0]);
-      if (opts.findings) await runFindings(redactor, process.stdin, process.stdout);
-      else await runRedact(redactor, process.stdin, process.stdout);
+      try {
+        const processors = opts.config ? (await loadConfig(opts.config)).processors : {};
+        const redactor = createRedactor((redactionConfigOf(processors) ?? {}) as Parameters<typeof createRedactor>[0]);
+        if (opts.findings) await runFindings(redactor, process.stdin, process.stdout);
+        else await runRedact(redactor, process.stdin, process.stdout);
+      } catch (err) {
+        // Messages name the line or the rule, never the text.
+        process.stderr.write(`sluice redact: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      }
     });
 }
