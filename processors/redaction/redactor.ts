@@ -52,8 +52,9 @@ function hidesMatches(text: string, a: number, b: number): boolean {
  * before the token. Same length, so offsets hold for the original text.
  */
 function scanView(text: string): string {
+  // Native substring searches first: most text has none of these.
+  if (!text.includes('\\n') && !text.includes('\\t') && !text.includes('\\r')) return text;
   let i = text.indexOf('\\');
-  if (i < 0) return text;
   let out: string[] | undefined;
   let from = 0;
   while (i >= 0 && i < text.length - 1) {
