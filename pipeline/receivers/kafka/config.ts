@@ -32,8 +32,16 @@ export const kafkaReceiverConfigSchema = z
     max_fetch_wait: durationOption('250ms'),
     /** Most bytes fetched per partition per request: the size of one write to the pipeline. */
     max_partition_fetch_bytes: sizeOption('4MiB'),
-    /** Partitions processed at once by this replica (each is one write in flight). */
-    partitions_consumed_concurrently: z.number().int().min(1).max(64).default(2),
+    /**
+     * Spans/log records fetched but not yet written that this replica holds
+     * while a write is in flight; past it, fetching waits. Bigger: fewer,
+     * larger writes; more to write again after a crash.
+     */
+    max_pending_items: z.number().int().min(1).default(50_000),
+    /** Partitions fetched at once by this replica; their batches share one write to the pipeline. */
+    partitions_consumed_concurrently: z.number().int().min(1).max(64).default(8),
+    /** A fetch waits (up to max_fetch_wait) until this much data is there: larger, fewer writes. */
+    min_fetch_bytes: sizeOption(1),
     /** Backoff while the pipeline (ClickHouse) refuses a batch; the batch is retried, never skipped. */
     retry: z
       .object({

@@ -1,13 +1,16 @@
 // The kafka receiver: a store replica's input. All store replicas share one
-// consumer group; for each fetched batch of a partition it decodes every
-// message (OTLP protobuf), hands the merged batch to the pipeline, and
-// commits the partition's offset only after the pipeline resolved — in a
-// store pipeline without a batch processor, that is after ClickHouse
-// acknowledged the rows. A replica killed mid-batch therefore loses nothing:
-// the group hands the uncommitted messages to another replica, which writes
-// them again (at-least-once: duplicates are possible, loss is not).
+// consumer group. Each fetched batch of a partition is decoded (OTLP
+// protobuf) and queued; one writer hands everything queued (all partitions)
+// to the pipeline as one batch, and commits each partition's offset only
+// after the pipeline resolved — in a store pipeline without a batch
+// processor, after ClickHouse acknowledged the rows. Fetching goes on while
+// a write is in flight, up to max_pending_items, so a write carries many
+// fetches (a ClickHouse insert costs about the same for 500 rows as for
+// 20,000). A replica killed mid-write loses nothing: the group hands the
+// uncommitted messages to another replica, which writes them again
+// (at-least-once: duplicates are possible, loss is not).
 //
-// A batch the pipeline refuses is retried with backoff, never skipped. A
+// A write the pipeline refuses is retried with backoff, never skipped. A
 // message that does not decode can never succeed, so it is counted, logged
 // by topic/partition/offset, and skipped; otherwise one bad message would
 // stop its partition for good.
@@ -20,6 +23,16 @@ import type { KafkaReceiverConfig } from './config.js';
 
 const TRANSPORT = 'kafka';
 
+interface Queued {
+  topic: string;
+  partition: number;
+  /** Offset just past the fetch's last message: what to commit once it is written. */
+  commit: string;
+  /** undefined when every message of the fetch was malformed: only its offset moves on. */
+  batch?: Batch;
+  items: number;
+}
+
 export class KafkaReceiver implements Receiver {
   private readonly kafka: Kafka;
   private readonly consumer: KafkaConsumer;
@@ -27,6 +40,11 @@ export class KafkaReceiver implements Receiver {
   private readonly stopping = new AbortController();
   private joined = false;
   private running?: Promise<void>;
+  /** Fetched, not yet written, per signal. */
+  private readonly queued: Record<Signal, Queued[]> = { traces: [], logs: [] };
+  private readonly writers: Partial<Record<Signal, Promise<void>>> = {};
+  private pendingItems = 0;
+  private readonly drained = new Set<() => void>();
 
   constructor(
     private readonly config: KafkaReceiverConfig,
@@ -45,6 +63,7 @@ export class KafkaReceiver implements Receiver {
       heartbeatInterval: config.heartbeat_interval,
       maxWaitTimeInMs: config.max_fetch_wait,
       maxBytesPerPartition: config.max_partition_fetch_bytes,
+      minBytes: config.min_fetch_bytes,
       allowAutoTopicCreation: true,
     });
     const c = this.consumer;
@@ -79,6 +98,8 @@ export class KafkaReceiver implements Receiver {
   async shutdown(): Promise<void> {
     this.stopping.abort();
     await this.running;
+    // The write in flight finishes (or, if refused, is left uncommitted for the next owner).
+    await Promise.all(Object.values(this.writers));
     // Waits for the batch in flight (its write and commit), then leaves the group.
     await this.consumer.disconnect().catch((err: Error) => this.ctx.logger.warn({ err: err.message }, 'kafka consumer did not leave its group cleanly'));
   }
@@ -123,29 +144,71 @@ export class KafkaReceiver implements Receiver {
     const { batch } = p;
     const signal = this.topics.get(batch.topic);
     const last = batch.messages[batch.messages.length - 1];
-    if (!signal || !last) return;
+    if (!signal || !last || this.stopping.signal.aborted) return;
     const decoded = this.decode(batch, signal);
-    if (decoded.batch) {
-      const next = this.next[signal]!;
+    this.queued[signal].push({ topic: batch.topic, partition: batch.partition, commit: (BigInt(last.offset) + 1n).toString(), batch: decoded.batch, items: decoded.items });
+    this.pendingItems += decoded.items;
+    // Moves the fetch position on; the group's committed offset moves only after the write.
+    p.resolveOffset(last.offset);
+    this.writers[signal] ??= this.writeLoop(signal).finally(() => delete this.writers[signal]);
+    // Backpressure: past the window, this partition waits for the writer (heartbeating meanwhile).
+    while (this.pendingItems > this.config.max_pending_items && !this.stopping.signal.aborted && p.isRunning()) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, 1_000);
+        function done() {
+          clearTimeout(t);
+          resolve();
+        }
+        this.drained.add(done);
+      });
+      await p.heartbeat();
+    }
+  }
+
+  /** Writes everything queued for a signal, one pipeline call at a time; retries a refused write, never skips it. */
+  private async writeLoop(signal: Signal): Promise<void> {
+    const queue = this.queued[signal];
+    while (queue.length > 0) {
+      const take = queue.splice(0);
+      const parts = take.flatMap((q) => (q.batch ? [q.batch] : []));
+      const items = take.reduce((n, q) => n + q.items, 0);
       let delay = this.config.retry.initial_interval;
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 1; parts.length > 0; attempt++) {
         try {
-          await next.consume(decoded.batch);
+          await this.next[signal]!.consume(mergeBatches(parts));
           break;
         } catch (err) {
-          // Not committed, so whoever owns the partition next reads it again.
-          if (this.stopping.signal.aborted || !p.isRunning() || p.isStale()) return;
-          this.ctx.logger.warn({ receiver: this.ctx.id, topic: batch.topic, partition: batch.partition, items: decoded.items, attempt, retryInMs: delay, err: (err as Error).message }, 'pipeline refused a batch from kafka; retrying');
+          if (this.stopping.signal.aborted) {
+            // Not committed: whoever owns these partitions next reads them again.
+            queue.length = 0;
+            this.release(this.pendingItems);
+            return;
+          }
+          this.ctx.logger.warn({ receiver: this.ctx.id, signal, items, attempt, retryInMs: delay, err: (err as Error).message }, 'pipeline refused a batch from kafka; retrying');
           await this.sleep(delay);
           delay = Math.min(delay * 2, this.config.retry.max_interval);
-          if (this.stopping.signal.aborted || !p.isRunning() || p.isStale()) return;
-          await p.heartbeat();
         }
       }
-      this.ctx.metrics.receiverAccepted.inc({ receiver: this.ctx.id, transport: TRANSPORT, signal }, decoded.items);
+      if (items > 0) this.ctx.metrics.receiverAccepted.inc({ receiver: this.ctx.id, transport: TRANSPORT, signal }, items);
+      // The latest offset per partition (a partition's fetches are queued in order).
+      const offsets = new Map<string, { topic: string; partition: number; offset: string }>();
+      for (const q of take) offsets.set(`${q.topic}/${q.partition}`, { topic: q.topic, partition: q.partition, offset: q.commit });
+      try {
+        await this.consumer.commitOffsets([...offsets.values()]);
+      } catch (err) {
+        // After a rebalance the partition may be someone else's: they re-read from the last commit (duplicates, not loss).
+        this.ctx.logger.warn({ receiver: this.ctx.id, err: (err as Error).message }, 'kafka offset commit failed; the rows are written and may be written again by the next owner');
+      }
+      this.release(items);
     }
-    p.resolveOffset(last.offset);
-    await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+  }
+
+  private release(items: number): void {
+    this.pendingItems = Math.max(0, this.pendingItems - items);
+    for (const d of [...this.drained]) {
+      this.drained.delete(d);
+      d();
+    }
   }
 
   private decode(batch: KafkaBatch, signal: Signal): { batch?: Batch; items: number } {
