@@ -2,7 +2,6 @@
 // Each answers "is this candidate really the thing?": checksums (Luhn,
 // mod-97), number plans (SSN areas), structure (JWT header, IP ranges) and
 // randomness (Shannon entropy) reject the look-alikes a pattern cannot.
-import { isIPv6 } from 'node:net';
 import RE2 from 're2';
 import type { ValidatorName } from './rules/types.js';
 
@@ -136,6 +135,42 @@ export function isIpv4(value: string): boolean {
   return value !== '0.0.0.0' && value !== '255.255.255.255';
 }
 
+
+/**
+ * RFC 4291 text form: eight groups of 1–4 hex digits, or fewer around one
+ * `::`, optionally ending in dotted IPv4, optionally a `%zone`. Parsed by
+ * hand: node:net's isIPv6 runs a V8 RegExp, and invariant 5 keeps those off
+ * telemetry.
+ */
+function isIPv6(value: string): boolean {
+  const pct = value.indexOf('%');
+  const addr = pct >= 0 ? value.slice(0, pct) : value;
+  if (pct >= 0 && pct === value.length - 1) return false;
+  const dbl = addr.indexOf('::');
+  if (dbl >= 0 && addr.indexOf('::', dbl + 1) >= 0) return false;
+  const parts = (s: string): string[] | undefined => (s === '' ? [] : s.split(':'));
+  const head = parts(dbl >= 0 ? addr.slice(0, dbl) : addr);
+  const tail = dbl >= 0 ? parts(addr.slice(dbl + 2)) : [];
+  if (!head || !tail) return false;
+  const groups = [...head, ...tail];
+  let count = 0;
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i]!;
+    if (i === groups.length - 1 && g.includes('.')) {
+      if (!isIpv4Loose(g)) return false;
+      count += 2;
+      continue;
+    }
+    if (g.length < 1 || g.length > 4 || !every(g, isHexC)) return false;
+    count++;
+  }
+  return dbl >= 0 ? count <= 7 : count === 8;
+}
+
+function isIpv4Loose(s: string): boolean {
+  const p = s.split('.');
+  return p.length === 4 && p.every((x) => x.length >= 1 && x.length <= 3 && every(x, isDigitC) && Number(x) <= 255);
+}
 
 export function isIpv6Address(value: string): boolean {
   if (!isIPv6(value)) return false;

@@ -84,7 +84,7 @@ export const piiRules: RuleSpec[] = [
   },
   {
     // Eight groups, or a `::` compression (optionally ending in dotted IPv4
-    // or a zone); node:net has the last word on whether it is an address.
+    // or a zone); the validator parses it to decide whether it is an address.
     name: 'ipv6',
     type: 'ipv6',
     prefilter: '[0-9a-fA-F]::|::[0-9a-fA-F]|[0-9a-fA-F]:[0-9a-fA-F]+:[0-9a-fA-F]+:[0-9a-fA-F]+:[0-9a-fA-F]+:[0-9a-fA-F]+:[0-9a-fA-F]+:[0-9a-fA-F]',
