@@ -335,6 +335,15 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
       const r = redactStringInner(value, tally, 0, undefined, g.hits, g.view);
       return r.drop ? DROP : r.text;
     }
+    if (typeof value === 'bigint' || typeof value === 'number') {
+      // A card number sent as an int: only long integers can be one.
+      if (typeof value === 'number' ? !Number.isInteger(value) || Math.abs(value) < 1e12 : value < 1_000_000_000_000n && value > -1_000_000_000_000n) return value;
+      const s = value.toString();
+      const before = tally.count;
+      const r = redactStringInner(s, tally, MAX_JSON_DEPTH, undefined);
+      if (tally.count === before) return value;
+      return r.drop ? DROP : r.text;
+    }
     if (value === null || typeof value !== 'object') return value;
     if (value instanceof Uint8Array) {
       // Bytes an agent sends are often text; if the text holds a finding the

@@ -43,6 +43,8 @@ function traceBatch(): TraceBatch {
                   kv('bytes', new TextEncoder().encode(`mail ${EMAIL}`)),
                   kv(`${EMAIL}`, 'key holds an email'),
                   kv('clean', 'nothing here'),
+                  kv('card_as_int', 4111111111111111n),
+                  kv('ts_ns', 1700000000123456789n),
                 ],
                 droppedAttributesCount: 0,
                 events: [{ timeUnixNano: 1n, name: `exception for ${EMAIL}`, attributes: [kv('exception.message', `token ${TOKEN}`)], droppedAttributesCount: 0 }],
@@ -140,6 +142,8 @@ test('every field kind of a trace batch is redacted, with summaries', () => {
   assert.equal(attr(span!.attributes, 'db.password'), '[REDACTED:blocked_key]');
   assert.equal(attr(span!.attributes, 'gen_ai.usage.input_tokens'), 42n, 'allowed key untouched');
   assert.equal(attr(span!.attributes, 'clean'), 'nothing here');
+  assert.equal(attr(span!.attributes, 'card_as_int'), '[REDACTED:credit_card]', 'a card sent as an int');
+  assert.equal(attr(span!.attributes, 'ts_ns'), 1700000000123456789n, 'other long ints untouched');
   assert.equal(attr(span!.attributes, 'bytes'), 'mail [REDACTED:email]');
   assert.equal(attr(span!.attributes, '[REDACTED:email]'), 'key holds an email');
   const msgs = JSON.parse(attr(span!.attributes, 'gen_ai.input.messages') as string) as { content: string }[];
@@ -147,15 +151,15 @@ test('every field kind of a trace batch is redacted, with summaries', () => {
   assert.equal(span!.events[0]!.name, 'exception for [REDACTED:email]');
   assert.equal(span!.status.message, 'failed for [REDACTED:email]');
   assert.equal(attr(rs.resource.attributes, 'service.name'), 'agent');
-  // Span: 13 own redactions + resource (1) + scope (1); the forged summary is replaced.
+  // Span: 14 own redactions + resource (1) + scope (1); the forged summary is replaced.
   assert.equal(span!.attributes.filter((a) => a.key === 'sluice.redaction.count').length, 1);
-  assert.equal(attr(span!.attributes, 'sluice.redaction.count'), 15n);
+  assert.equal(attr(span!.attributes, 'sluice.redaction.count'), 16n);
   assert.equal(attr(span!.attributes, 'sluice.redaction.types'), 'blocked_key,credit_card,email,github_token');
   // The clean span carries its resource's and scope's redactions.
   assert.equal(attr(clean!.attributes, 'sluice.redaction.count'), 2n);
   assert.equal(attr(clean!.attributes, 'sluice.redaction.types'), 'credit_card,email');
   assert.equal(report.byType.get('email'), 8);
-  assert.equal(report.byType.get('credit_card'), 1);
+  assert.equal(report.byType.get('credit_card'), 2);
 });
 
 test('log bodies at any depth, and drop mode removes attributes', () => {
