@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { duration } from '../config/units.js';
 import { authConfigSchema } from './auth/config.js';
+import { kafkaApprovalLogSchema } from './log/kafka.js';
 import { pagesConfigSchema } from './pages/config.js';
 import { channelsConfigSchema } from './channels/config.js';
 
@@ -39,7 +40,8 @@ export const approvalsConfigSchema = z
     policy_file: z.string({ error: 'set approvals.policy_file to a policy YAML file, e.g. config/policies/example.yaml' }).min(1),
     /** Reload the policy when the file changes (SIGHUP always reloads). */
     watch_policy: z.boolean().default(true),
-    log: approvalsLogSchema.prefault({}),
+    /** `journal` (embedded, one process) or `kafka` (shared by every replica: any edge can decide any request). */
+    log: z.union([approvalsLogSchema, kafkaApprovalLogSchema]).prefault({}),
     /** How long after approval the action may run (consume); after that the agent must ask again. */
     consume_window: duration('10m'),
     store: approvalsStoreSchema.prefault({} as never),

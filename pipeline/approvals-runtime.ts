@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { ApprovalsConfig } from '../approvals/config.js';
 import { createApprovalEngine } from '../approvals/engine/engine.js';
 import { openJournal } from '../approvals/log/journal.js';
+import { openKafkaApprovalLog } from '../approvals/log/kafka.js';
 import type { ApprovalLog } from '../approvals/log/types.js';
 import { PolicyHolder } from '../approvals/policy/holder.js';
 import { createAuthenticator } from '../approvals/auth/authenticate.js';
@@ -62,7 +63,11 @@ export async function startApprovals(
   const policy = new PolicyHolder({ file: resolveShippedPath(ac.policy_file), logger, watch: ac.watch_policy });
   const closers: Array<() => Promise<void> | void> = [() => policy.close()];
   try {
-    const log = deps.log ?? (await openJournal({ dir: ac.log.dir ? resolve(ac.log.dir) : join(deps.dataDir, 'approvals'), logger, maxBatch: ac.log.max_batch }));
+    const log =
+      deps.log ??
+      (ac.log.type === 'kafka'
+        ? await openKafkaApprovalLog({ config: ac.log, logger })
+        : await openJournal({ dir: ac.log.dir ? resolve(ac.log.dir) : join(deps.dataDir, 'approvals'), logger, maxBatch: ac.log.max_batch }));
     closers.unshift(() => log.close());
     const engine = await createApprovalEngine({ log, logger, metrics: deps.metrics, consumeWindowMs: ac.consume_window, policy });
     closers.unshift(() => (engine as { close?: () => Promise<void> | void }).close?.());
@@ -103,6 +108,7 @@ export async function startApprovals(
         batchSize: ac.store.batch_size,
         flushIntervalMs: ac.store.flush_interval,
         maxRetryIntervalMs: ac.store.max_retry_interval,
+        shared: ac.log.type === 'kafka',
       });
       store.start();
       closers.unshift(async () => {

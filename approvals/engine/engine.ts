@@ -45,6 +45,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export async function createApprovalEngine(opts: ApprovalEngineOptions): Promise<LocalApprovalEngine> {
   const engine = new LocalApprovalEngine(opts);
   await engine.rebuild();
+  // A shared log: what other replicas decide becomes this replica's state too.
+  opts.log.follow?.((event) => engine.applyReplicated(event));
   return engine;
 }
 
@@ -79,6 +81,27 @@ export class LocalApprovalEngine implements ApprovalEngine {
       }
     }
     this.opts.logger.info({ events: n, requests: this.state.requests.size, pending }, 'approvals engine rebuilt from the log');
+  }
+
+  /**
+   * An event another replica appended to a shared log: apply it with the same
+   * reducer, re-arm or clear expiry, wake long-polls. It is not written again
+   * and not announced to listeners: the replica that committed it did that.
+   */
+  applyReplicated(stored: ApprovalEvent): void {
+    const { request } = applyEvent(this.state, stored);
+    if (!request) return;
+    if (request.state === 'pending') {
+      if (stored.type === 'opened') this.armExpiry(request);
+      return;
+    }
+    const t = this.timers.get(request.id);
+    if (t) {
+      clearTimeout(t);
+      this.timers.delete(request.id);
+    }
+    const set = this.waiters.get(request.id);
+    if (set) for (const w of [...set]) w();
   }
 
   // ---- reads ----

@@ -15,6 +15,11 @@ export interface ApprovalLog {
   head(): { seq: number; hash: string };
   /** Waits for in-flight appends, then releases the log. */
   close(): Promise<void>;
+  /**
+   * Shared logs only (Kafka): calls the listener with every record another
+   * replica appended, in log order, once it is durable. Returns unsubscribe.
+   */
+  follow?(listener: (event: ApprovalEvent) => void): () => void;
 }
 
 /** prevHash of the first record. */

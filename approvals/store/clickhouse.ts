@@ -152,6 +152,12 @@ export interface ApprovalEventStoreOptions {
   batchSize?: number;
   flushIntervalMs?: number;
   maxRetryIntervalMs?: number;
+  /**
+   * The log is shared by replicas (Kafka), where Seq counts per partition:
+   * each replica copies the events it commits, in commit order, and there is
+   * no catch-up by Seq (the topic itself stays the complete trail).
+   */
+  shared?: boolean;
 }
 
 interface Item {
@@ -209,6 +215,7 @@ export class ApprovalEventStore {
   }
 
   private idle(): boolean {
+    if (this.opts.shared) return this.caughtUp && this.buffer.length === 0;
     return this.caughtUp && this.buffer.every((i) => i.event.seq <= this.exportedSeq);
   }
 
@@ -258,6 +265,10 @@ export class ApprovalEventStore {
 
   private async catchUp(): Promise<void> {
     for (const sql of approvalStoreDdl(this.opts.database)) await this.opts.clickhouse.command(sql);
+    if (this.opts.shared) {
+      this.caughtUp = true;
+      return;
+    }
     const [row] = await this.opts.clickhouse.queryJson<{ seq: string | number }>(`SELECT max(Seq) AS seq FROM ${this.table}`);
     this.exportedSeq = Math.max(this.exportedSeq, Number(row?.seq ?? 0));
     // Replaying the whole log rebuilds each request's state as of every event, for the row's columns.
@@ -277,6 +288,11 @@ export class ApprovalEventStore {
   }
 
   private async drainBuffer(): Promise<void> {
+    while (this.opts.shared && this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, this.opts.batchSize ?? 500);
+      await this.insert(batch);
+      this.buffer = this.buffer.slice(batch.length);
+    }
     for (;;) {
       this.buffer = this.buffer.filter((i) => i.event.seq > this.exportedSeq);
       if (this.buffer.length === 0) return;

@@ -10,6 +10,8 @@ import { readJournalLines } from '../../approvals/log/lines.js';
 import { journalPath } from '../../approvals/log/journal.js';
 import { verifyChain, type StoredRecord, type VerifyResult } from '../../approvals/log/verify.js';
 import { EVENTS_TABLE } from '../../approvals/store/clickhouse.js';
+import { kafkaApprovalLogSchema, verifyKafkaApprovalLog } from '../../approvals/log/kafka.js';
+import { pino } from 'pino';
 import type { ApprovalEvent } from '../../approvals/types.js';
 
 export interface AuditVerifyOptions {
@@ -18,6 +20,9 @@ export interface AuditVerifyOptions {
   /** `http(s)://host:8123` or `embedded:PATH` (a chDB data dir). */
   clickhouse?: string;
   database?: string;
+  /** Comma-separated brokers of a Kafka approval log (approvals.log.type: kafka). */
+  kafkaBrokers?: string;
+  kafkaTopic?: string;
 }
 
 export interface AuditOutput {
@@ -45,6 +50,24 @@ export async function runAuditVerify(opts: AuditVerifyOptions, io: AuditOutput):
   if (opts.clickhouse) {
     const url = opts.clickhouse;
     sources.push({ name: `clickhouse ${url.startsWith('embedded:') ? url : redactUrl(url)}`, read: () => verifyClickHouse(url, opts.database) });
+  }
+  if (opts.kafkaBrokers) {
+    const config = kafkaApprovalLogSchema.parse({ type: 'kafka', brokers: opts.kafkaBrokers, ...(opts.kafkaTopic ? { topic: opts.kafkaTopic } : {}) });
+    sources.push({
+      name: `kafka topic ${config.topic}`,
+      read: async () => {
+        // One chain per partition: the first broken partition is the answer.
+        const parts = await verifyKafkaApprovalLog(config, pino({ level: 'silent' }));
+        const bad = parts.find((p) => !p.result.ok);
+        if (bad) return { ...bad.result, problem: bad.result.problem && { ...bad.result.problem, message: `partition ${bad.partition}: ${bad.result.problem.message}` } };
+        return {
+          ok: true,
+          count: parts.reduce((n, p) => n + p.result.count, 0),
+          headSeq: 0,
+          headHash: parts.map((p) => `p${p.partition}:${p.result.headHash}`).join(' '),
+        };
+      },
+    });
   }
   const results: Array<{ name: string; result: VerifyResult }> = [];
   for (const s of sources) {
@@ -145,6 +168,8 @@ export function registerAuditCommand(program: Command): void {
     .option('--data <dir>', 'Sluice data dir holding approvals/journal.jsonl (default ./data when --clickhouse is not given)')
     .option('--clickhouse <url>', 'verify sluice_approval_events in ClickHouse: http://host:8123 or embedded:PATH (chDB)')
     .option('--database <db>', 'ClickHouse database of sluice_approval_events')
+    .option('--kafka-brokers <list>', 'verify a Kafka approval log (approvals.log.type: kafka): comma-separated brokers')
+    .option('--kafka-topic <topic>', 'topic of the Kafka approval log (default sluice_approvals)')
     .action(async (opts: AuditVerifyOptions) => {
       const code = await runAuditVerify(opts, { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') });
       process.exitCode = code;
