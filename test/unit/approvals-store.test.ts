@@ -132,3 +132,30 @@ test('events land in sluice_approval_events in Seq order, the view shows each re
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('with a shared log (Kafka) each replica copies the events it commits, in commit order, and retries', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-store-shared-'));
+  const ch = chdbHandle(join(dir, 'chdb'));
+  try {
+    const log = await openJournal({ dir: join(dir, 'approvals'), logger });
+    const engine = await createApprovalEngine({ log, logger });
+    // Committed before the store started, by "another replica": not this replica's to copy.
+    await engine.open(input('other'));
+    const store = new ApprovalEventStore({ clickhouse: ch, engine, log, logger, database: 'default', flushIntervalMs: 5, maxRetryIntervalMs: 20, shared: true });
+    store.start();
+    ch.failInserts(2);
+    await engine.open(input('mine'));
+    await engine.decide({ approvalId: 'mine', verdict: 'approve', by: alice, comment: 'ok', channel: 'api' });
+    await store.flush();
+    const rows = await ch.queryJson<{ Type: string; ApprovalId: string }>('SELECT Type, ApprovalId FROM sluice_approval_events ORDER BY Timestamp, Seq');
+    assert.deepEqual(rows.map((r) => [r.Type, r.ApprovalId]), [
+      ['opened', 'mine'],
+      ['approved', 'mine'],
+    ]);
+    await store.stop();
+    await log.close();
+  } finally {
+    await ch.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
