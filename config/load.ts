@@ -12,6 +12,7 @@ import { exporterFactories, processorFactories, receiverFactories, approvalsConf
 import { substituteEnvDeep } from './env.js';
 import { packagePath } from './paths.js';
 import { duration, hostPort } from './units.js';
+import { tlsSchema } from './tls.js';
 
 export const DEFAULT_CONFIG_PATH = packagePath('config', 'sluice.yaml');
 
@@ -29,14 +30,17 @@ const serviceSchema = z
     data_dir: z.string().default('./data'),
     telemetry: z
       .object({
-        logs: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().default({ level: 'info' }),
+        logs: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().prefault({}),
         /** Health (/healthz) and Prometheus metrics (/metrics). */
-        admin: z.object({ endpoint: hostPort('127.0.0.1:13133') }).strict().default({ endpoint: '127.0.0.1:13133' } as never),
+        admin: z.object({ endpoint: hostPort('127.0.0.1:13133') }).strict().prefault({}),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     /** The Sluice API: approvals REST API, Slack interactions, decision pages. */
-    api: z.object({ endpoint: hostPort('127.0.0.1:4380') }).strict().default({ endpoint: '127.0.0.1:4380' } as never),
+    api: z
+      .object({ endpoint: hostPort('127.0.0.1:4380'), tls: tlsSchema.optional() })
+      .strict()
+      .prefault({}),
     /** How long SIGTERM may take to drain queues and flush exporters before exit. */
     shutdown_timeout: duration('30s'),
     /**

@@ -23,6 +23,7 @@ import type { ClickHouseExporterConfig } from '../exporters/clickhouse/config.js
 import type { ApprovalEngine } from '../approvals/types.js';
 import type { SluiceConfig } from '../config/load.js';
 import { packagePath } from '../config/paths.js';
+import { tlsServerOptions } from '../config/tls.js';
 import type { HostPort } from '../config/units.js';
 import type { SelfMetrics } from './telemetry/metrics.js';
 
@@ -72,7 +73,8 @@ export async function startApprovals(
     const engine = await createApprovalEngine({ log, logger, metrics: deps.metrics, consumeWindowMs: ac.consume_window, policy });
     closers.unshift(() => (engine as { close?: () => Promise<void> | void }).close?.());
 
-    const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false });
+    const apiTls = config.service.api.tls;
+    const app = (apiTls ? Fastify({ logger: false, bodyLimit: 1024 * 1024, https: tlsServerOptions(apiTls) }) : Fastify({ logger: false, bodyLimit: 1024 * 1024 })) as unknown as FastifyInstance;
     app.get('/healthz', async () => ({ status: 'ok' }));
     await registerApprovalsApi(app, { engine, auth: createAuthenticator(ac.auth), logger });
 

@@ -22,7 +22,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { initialMs: 250, maxMs: 30_000 };
 
 export interface ExportStage extends Consumer {
-  /** Stops retrying: pending sends give up and their items count as dropped. */
+  /** Stops retrying: pending sends give up and reject, and the queue keeps or counts their items. */
   abort(): void;
 }
 
@@ -56,10 +56,10 @@ export function createExportStage(
           throw new QueueFullError(`exporter ${id} could not write the batch; retry later`, 1);
         }
         if (controller.signal.aborted) {
-          deps.metrics.dropped.inc({ component: id, signal: batch.signal, reason: 'shutdown' }, items);
-          deps.logger.error({ exporter: id, items, err: (err as Error).message }, 'export abandoned at shutdown; items dropped');
+          // Not sent: the queue decides what that means (a disk queue keeps
+          // the records for the next start; a memory queue counts them dropped).
           stop();
-          return;
+          throw new Error(`export to ${id} abandoned at shutdown`);
         }
         deps.logger.warn({ exporter: id, items, attempt, retryInMs: delay, err: (err as Error).message }, 'export failed; will retry');
         await sleep(delay * (0.8 + Math.random() * 0.4));

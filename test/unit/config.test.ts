@@ -113,3 +113,11 @@ test('loadConfig reports an unreadable file', async () => {
   await writeFile(join(dir, 'ok.yaml'), minimal());
   assert.equal((await loadConfig(join(dir, 'ok.yaml'), {})).pipelines.length, 1);
 });
+
+test('an omitted service section part gets parsed defaults, not raw strings', () => {
+  const config = parseConfigText(minimal(), {});
+  assert.deepEqual(config.service.api.endpoint, { host: '127.0.0.1', port: 4380 });
+  assert.deepEqual(config.service.telemetry.admin.endpoint, { host: '127.0.0.1', port: 13133 });
+  assert.equal(config.service.telemetry.logs.level, 'info');
+  assert.equal(config.service.shutdown_timeout, 30_000);
+});

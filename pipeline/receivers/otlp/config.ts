@@ -1,16 +1,9 @@
 import { z } from 'zod';
 import { byteSize, hostPort } from '../../../config/units.js';
 import { tokenConfigSchema } from '../../../approvals/auth/config.js';
+import { tlsSchema } from '../../../config/tls.js';
 
-/** TLS as the collector's configtls: PEM files. */
-export const tlsSchema = z
-  .object({
-    cert_file: z.string().min(1),
-    key_file: z.string().min(1),
-    /** When set, clients must present a certificate signed by this CA (mTLS). */
-    client_ca_file: z.string().min(1).optional(),
-  })
-  .strict();
+export { tlsSchema };
 
 /**
  * Ingest tokens: clients send `Authorization: Bearer <token>` (HTTP header or
@@ -68,5 +61,4 @@ export const otlpReceiverConfigSchema = z
 export type OtlpReceiverConfig = z.output<typeof otlpReceiverConfigSchema>;
 export type OtlpHttpConfig = z.output<typeof otlpHttpSchema>;
 export type OtlpGrpcConfig = z.output<typeof otlpGrpcSchema>;
-export type TlsConfig = z.output<typeof tlsSchema>;
 export type IngestAuthConfig = z.output<typeof ingestAuthSchema>;

@@ -3,7 +3,7 @@
 // bombs and slow clients are bounded here, before anything is decoded.
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { tlsServerOptions } from '../../../config/tls.js';
 import type { AddressInfo } from 'node:net';
 import { gunzip, inflate } from 'node:zlib';
 import { promisify } from 'node:util';
@@ -161,17 +161,16 @@ export async function startHttpReceiver(config: OtlpHttpConfig, deps: IngestDeps
       else res.destroy();
     });
   };
-  const timeouts = { requestTimeout: config.read_timeout, headersTimeout: Math.min(config.read_timeout, 60_000) };
+  // Node checks request timeouts only every connectionsCheckingInterval
+  // (30 s by default): check often enough that read_timeout really bounds a
+  // slow client.
+  const timeouts = {
+    requestTimeout: config.read_timeout,
+    headersTimeout: Math.min(config.read_timeout, 60_000),
+    connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(config.read_timeout / 4))),
+  };
   const server: Server = config.tls
-    ? createTlsServer(
-        {
-          ...timeouts,
-          cert: readFileSync(config.tls.cert_file),
-          key: readFileSync(config.tls.key_file),
-          ...(config.tls.client_ca_file ? { ca: readFileSync(config.tls.client_ca_file), requestCert: true, rejectUnauthorized: true } : {}),
-        },
-        listener,
-      )
+    ? createTlsServer({ ...timeouts, ...tlsServerOptions(config.tls) }, listener)
     : createServer(timeouts, listener);
   server.keepAliveTimeout = 65_000;
 
