@@ -32,7 +32,8 @@ import type {
   SpanLink,
   TraceBatch,
 } from '../model.js';
-import { MAX_ANY_VALUE_DEPTH, MAX_REASONS, OtlpDecodeError, type DecodeResult } from './errors.js';
+import { LOGS, TRACES, type Envelope } from './envelope.js';
+import { MAX_ANY_VALUE_DEPTH, MAX_REASONS, Malformed, OtlpDecodeError, type DecodeResult } from './errors.js';
 
 // Node's Buffer has native slice-to-string methods that skip toString()'s
 // argument checks; they are stable but untyped.
@@ -49,11 +50,6 @@ const I32 = 5;
 const EMPTY = new Uint8Array(0);
 const ZERO_TRACE_ID = '0'.repeat(32);
 const ZERO_SPAN_ID = '0'.repeat(16);
-
-/** Thrown inside the decoder; never escapes it. Not an Error: no stack to capture. */
-class Malformed {
-  constructor(readonly reason: string) {}
-}
 
 let u8: Uint8Array = EMPTY;
 let nb: NativeSlices = asNative(EMPTY);
@@ -610,133 +606,6 @@ function spanLink(limit: number): SpanLink {
   return { traceId, spanId, traceState, attributes, droppedAttributesCount, flags };
 }
 
-function scopeSpans(limit: number, where: string): ScopeSpans | null {
-  let sc: Scope | null = null;
-  let scopeError = '';
-  const spans: Span[] = [];
-  let items = 0;
-  let schemaUrl = '';
-  while (pos < limit) {
-    const t = tag(limit);
-    switch (t >>> 3) {
-      case 1: {
-        expect(t, LEN, 'scope');
-        const sub = subEnd(limit);
-        try {
-          sc = scope(sub);
-        } catch (e) {
-          if (!(e instanceof Malformed)) throw e;
-          scopeError = e.reason;
-        }
-        pos = sub;
-        break;
-      }
-      case 2: {
-        expect(t, LEN, 'spans');
-        const sub = subEnd(limit);
-        try {
-          spans.push(span(sub));
-        } catch (e) {
-          if (!(e instanceof Malformed)) throw e;
-          reject(1, `${where}.spans[${items}]`, e.reason);
-        }
-        items++;
-        pos = sub;
-        break;
-      }
-      case 3:
-        expect(t, LEN, 'schema_url');
-        schemaUrl = string(limit);
-        break;
-      default:
-        skip(t & 7, limit);
-    }
-  }
-  if (scopeError !== '') {
-    reject(spans.length, `${where}.scope`, scopeError);
-    return null;
-  }
-  if (spans.length === 0 && items > 0) return null;
-  accepted += spans.length;
-  return { scope: sc ?? { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, spans, schemaUrl };
-}
-
-function resourceSpans(limit: number, where: string): ResourceSpans | null {
-  let res: Resource | null = null;
-  let resourceError = '';
-  const groups: ScopeSpans[] = [];
-  let items = 0;
-  let schemaUrl = '';
-  const acceptedBefore = accepted;
-  while (pos < limit) {
-    const t = tag(limit);
-    switch (t >>> 3) {
-      case 1: {
-        expect(t, LEN, 'resource');
-        const sub = subEnd(limit);
-        try {
-          res = resource(sub);
-        } catch (e) {
-          if (!(e instanceof Malformed)) throw e;
-          resourceError = e.reason;
-        }
-        pos = sub;
-        break;
-      }
-      case 2: {
-        expect(t, LEN, 'scope_spans');
-        const sub = subEnd(limit);
-        const g = scopeSpans(sub, `${where}.scope_spans[${items++}]`);
-        if (g !== null) groups.push(g);
-        break;
-      }
-      case 3:
-        expect(t, LEN, 'schema_url');
-        schemaUrl = string(limit);
-        break;
-      default:
-        skip(t & 7, limit);
-    }
-  }
-  if (resourceError !== '') {
-    const n = accepted - acceptedBefore;
-    accepted = acceptedBefore;
-    reject(n, `${where}.resource`, resourceError);
-    return null;
-  }
-  // Every group it had was emptied by rejection.
-  if (groups.length === 0 && items > 0) return null;
-  return { resource: res ?? { attributes: [], droppedAttributesCount: 0 }, scopeSpans: groups, schemaUrl };
-}
-
-/**
- * Decodes an ExportTraceServiceRequest. Malformed spans are left out and
- * counted; throws OtlpDecodeError only when the request's structure is broken.
- */
-export function decodeTraces(buf: Uint8Array): DecodeResult<TraceBatch> {
-  begin(buf);
-  const out: ResourceSpans[] = [];
-  try {
-    const limit = u8.length;
-    let items = 0;
-    while (pos < limit) {
-      const t = tag(limit);
-      if (t >>> 3 === 1) {
-        expect(t, LEN, 'resource_spans');
-        const sub = subEnd(limit);
-        const rs = resourceSpans(sub, `resource_spans[${items++}]`);
-        if (rs !== null) out.push(rs);
-      } else skip(t & 7, limit);
-    }
-    return { batch: { signal: 'traces', resourceSpans: out }, accepted, rejected, errors: reasons };
-  } catch (e) {
-    if (e instanceof Malformed) throw new OtlpDecodeError(`invalid ExportTraceServiceRequest at byte ${pos}: ${e.reason}`);
-    throw e;
-  } finally {
-    end();
-  }
-}
-
 // ---------------------------------------------------------------------------
 // logs/v1
 
@@ -824,11 +693,17 @@ function logRecord(limit: number): LogRecord {
   };
 }
 
-function scopeLogs(limit: number, where: string): ScopeLogs | null {
+// ---------------------------------------------------------------------------
+// The request envelope, the same for both signals (see envelope.ts). The item
+// decoder and the group shapes are picked by `env.traces` with a branch, not
+// passed in as functions, so the per-item call stays direct and monomorphic.
+
+function scopeGroup(limit: number, where: string, env: Envelope): ScopeSpans | ScopeLogs | null {
+  const traces = env.traces;
   let sc: Scope | null = null;
   let scopeError = '';
-  const records: LogRecord[] = [];
-  let items = 0;
+  const items: (Span | LogRecord)[] = [];
+  let count = 0;
   let schemaUrl = '';
   while (pos < limit) {
     const t = tag(limit);
@@ -846,15 +721,15 @@ function scopeLogs(limit: number, where: string): ScopeLogs | null {
         break;
       }
       case 2: {
-        expect(t, LEN, 'log_records');
+        expect(t, LEN, env.items);
         const sub = subEnd(limit);
         try {
-          records.push(logRecord(sub));
+          items.push(traces ? span(sub) : logRecord(sub));
         } catch (e) {
           if (!(e instanceof Malformed)) throw e;
-          reject(1, `${where}.log_records[${items}]`, e.reason);
+          reject(1, `${where}.${env.items}[${count}]`, e.reason);
         }
-        items++;
+        count++;
         pos = sub;
         break;
       }
@@ -867,19 +742,22 @@ function scopeLogs(limit: number, where: string): ScopeLogs | null {
     }
   }
   if (scopeError !== '') {
-    reject(records.length, `${where}.scope`, scopeError);
+    reject(items.length, `${where}.scope`, scopeError);
     return null;
   }
-  if (records.length === 0 && items > 0) return null;
-  accepted += records.length;
-  return { scope: sc ?? { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, logRecords: records, schemaUrl };
+  if (items.length === 0 && count > 0) return null;
+  accepted += items.length;
+  const s = sc ?? { name: '', version: '', attributes: [], droppedAttributesCount: 0 };
+  return traces
+    ? { scope: s, spans: items as Span[], schemaUrl }
+    : { scope: s, logRecords: items as LogRecord[], schemaUrl };
 }
 
-function resourceLogs(limit: number, where: string): ResourceLogs | null {
+function resourceGroup(limit: number, where: string, env: Envelope): ResourceSpans | ResourceLogs | null {
   let res: Resource | null = null;
   let resourceError = '';
-  const groups: ScopeLogs[] = [];
-  let items = 0;
+  const groups: (ScopeSpans | ScopeLogs)[] = [];
+  let count = 0;
   let schemaUrl = '';
   const acceptedBefore = accepted;
   while (pos < limit) {
@@ -898,9 +776,9 @@ function resourceLogs(limit: number, where: string): ResourceLogs | null {
         break;
       }
       case 2: {
-        expect(t, LEN, 'scope_logs');
+        expect(t, LEN, env.scopes);
         const sub = subEnd(limit);
-        const g = scopeLogs(sub, `${where}.scope_logs[${items++}]`);
+        const g = scopeGroup(sub, `${where}.${env.scopes}[${count++}]`, env);
         if (g !== null) groups.push(g);
         break;
       }
@@ -919,8 +797,45 @@ function resourceLogs(limit: number, where: string): ResourceLogs | null {
     return null;
   }
   // Every group it had was emptied by rejection.
-  if (groups.length === 0 && items > 0) return null;
-  return { resource: res ?? { attributes: [], droppedAttributesCount: 0 }, scopeLogs: groups, schemaUrl };
+  if (groups.length === 0 && count > 0) return null;
+  const r = res ?? { attributes: [], droppedAttributesCount: 0 };
+  return env.traces
+    ? { resource: r, scopeSpans: groups as ScopeSpans[], schemaUrl }
+    : { resource: r, scopeLogs: groups as ScopeLogs[], schemaUrl };
+}
+
+/** The request's resource groups, of the signal `env` names. */
+function request(buf: Uint8Array, env: Envelope): (ResourceSpans | ResourceLogs)[] {
+  begin(buf);
+  const out: (ResourceSpans | ResourceLogs)[] = [];
+  try {
+    const limit = u8.length;
+    let count = 0;
+    while (pos < limit) {
+      const t = tag(limit);
+      if (t >>> 3 === 1) {
+        expect(t, LEN, env.resources);
+        const sub = subEnd(limit);
+        const g = resourceGroup(sub, `${env.resources}[${count++}]`, env);
+        if (g !== null) out.push(g);
+      } else skip(t & 7, limit);
+    }
+    return out;
+  } catch (e) {
+    if (e instanceof Malformed) throw new OtlpDecodeError(`invalid ${env.request} at byte ${pos}: ${e.reason}`);
+    throw e;
+  } finally {
+    end();
+  }
+}
+
+/**
+ * Decodes an ExportTraceServiceRequest. Malformed spans are left out and
+ * counted; throws OtlpDecodeError only when the request's structure is broken.
+ */
+export function decodeTraces(buf: Uint8Array): DecodeResult<TraceBatch> {
+  const resourceSpans = request(buf, TRACES) as ResourceSpans[];
+  return { batch: { signal: 'traces', resourceSpans }, accepted, rejected, errors: reasons };
 }
 
 /**
@@ -928,25 +843,6 @@ function resourceLogs(limit: number, where: string): ResourceLogs | null {
  * counted; throws OtlpDecodeError only when the request's structure is broken.
  */
 export function decodeLogs(buf: Uint8Array): DecodeResult<LogBatch> {
-  begin(buf);
-  const out: ResourceLogs[] = [];
-  try {
-    const limit = u8.length;
-    let items = 0;
-    while (pos < limit) {
-      const t = tag(limit);
-      if (t >>> 3 === 1) {
-        expect(t, LEN, 'resource_logs');
-        const sub = subEnd(limit);
-        const rl = resourceLogs(sub, `resource_logs[${items++}]`);
-        if (rl !== null) out.push(rl);
-      } else skip(t & 7, limit);
-    }
-    return { batch: { signal: 'logs', resourceLogs: out }, accepted, rejected, errors: reasons };
-  } catch (e) {
-    if (e instanceof Malformed) throw new OtlpDecodeError(`invalid ExportLogsServiceRequest at byte ${pos}: ${e.reason}`);
-    throw e;
-  } finally {
-    end();
-  }
+  const resourceLogs = request(buf, LOGS) as ResourceLogs[];
+  return { batch: { signal: 'logs', resourceLogs }, accepted, rejected, errors: reasons };
 }

@@ -25,3 +25,12 @@ export const MAX_REASONS = 5;
 
 /** Nesting of array/kvlist AnyValues beyond which the item holding them is rejected. */
 export const MAX_ANY_VALUE_DEPTH = 32;
+
+/**
+ * A decoder's internal "this item (or group, or request) is malformed", caught
+ * at the level it belongs to and never thrown out of a decoder. Not an Error:
+ * no stack to capture on a path hostile input can take at will.
+ */
+export class Malformed {
+  constructor(readonly reason: string) {}
+}
