@@ -31,13 +31,10 @@ import type {
   SpanLink,
   TraceBatch,
 } from '../model.js';
-import { MAX_ANY_VALUE_DEPTH, MAX_REASONS, OtlpDecodeError, type DecodeResult } from './errors.js';
+import { LOGS, TRACES, type Envelope } from './envelope.js';
+import { MAX_ANY_VALUE_DEPTH, MAX_REASONS, Malformed, OtlpDecodeError, type DecodeResult } from './errors.js';
 
 type Obj = Record<string, unknown>;
-
-class Malformed {
-  constructor(readonly reason: string) {}
-}
 
 let accepted = 0;
 let rejected = 0;
@@ -317,8 +314,9 @@ function containers(o: Obj, camel: string, snake: string): unknown[] {
   return v;
 }
 
-function container(v: unknown, what: string): Obj {
-  if (!isObj(v)) throw new Malformed(`${what} must be an object`);
+/** An element of a container array, by the array's proto name. */
+function container(v: unknown, field: string): Obj {
+  if (!isObj(v)) throw new Malformed(`${field}[] must be an object`);
   return v;
 }
 
@@ -393,66 +391,6 @@ function spanLink(v: unknown): SpanLink {
   };
 }
 
-function resourceSpans(o: Obj, where: string): ResourceSpans | null {
-  const acceptedBefore = accepted;
-  const groups: ScopeSpans[] = [];
-  const list = containers(o, 'scopeSpans', 'scope_spans');
-  for (let si = 0; si < list.length; si++) {
-    const ss = container(list[si], 'scope_spans[]');
-    const swhere = `${where}.scope_spans[${si}]`;
-    const items = containers(ss, 'spans', 'spans');
-    const spans: Span[] = [];
-    for (let i = 0; i < items.length; i++) {
-      try {
-        spans.push(span(items[i]));
-      } catch (e) {
-        if (!(e instanceof Malformed)) throw e;
-        reject(1, `${swhere}.spans[${i}]`, e.reason);
-      }
-    }
-    let sc: Scope;
-    try {
-      sc = scope(get(ss, 'scope', 'scope'));
-    } catch (e) {
-      if (!(e instanceof Malformed)) throw e;
-      reject(spans.length, `${swhere}.scope`, e.reason);
-      continue;
-    }
-    if (spans.length === 0 && items.length > 0) continue;
-    accepted += spans.length;
-    groups.push({ scope: sc, spans, schemaUrl: str(ss, 'schemaUrl', 'schema_url') });
-  }
-  let res: Resource;
-  try {
-    res = resource(get(o, 'resource', 'resource'));
-  } catch (e) {
-    if (!(e instanceof Malformed)) throw e;
-    const n = accepted - acceptedBefore;
-    accepted = acceptedBefore;
-    reject(n, `${where}.resource`, e.reason);
-    return null;
-  }
-  if (groups.length === 0 && list.length > 0) return null;
-  return { resource: res, scopeSpans: groups, schemaUrl: str(o, 'schemaUrl', 'schema_url') };
-}
-
-/** Decodes an OTLP/JSON ExportTraceServiceRequest; see decodeTraces for the contract. */
-export function decodeTracesJson(body: string): DecodeResult<TraceBatch> {
-  const root = parse(body, 'invalid OTLP/JSON traces request');
-  const out: ResourceSpans[] = [];
-  try {
-    const list = containers(root, 'resourceSpans', 'resource_spans');
-    for (let i = 0; i < list.length; i++) {
-      const rs = resourceSpans(container(list[i], 'resource_spans[]'), `resource_spans[${i}]`);
-      if (rs !== null) out.push(rs);
-    }
-  } catch (e) {
-    if (e instanceof Malformed) throw new OtlpDecodeError(`invalid OTLP/JSON traces request: ${e.reason}`);
-    throw e;
-  }
-  return { batch: { signal: 'traces', resourceSpans: out }, accepted, rejected, errors: reasons };
-}
-
 // ---------------------------------------------------------------------------
 // logs/v1
 
@@ -477,34 +415,44 @@ function logRecord(v: unknown): LogRecord {
   };
 }
 
-function resourceLogs(o: Obj, where: string): ResourceLogs | null {
+
+// ---------------------------------------------------------------------------
+// The request envelope, the same for both signals (see envelope.ts); the item
+// decoder and the group shapes are picked by `env.traces` with a branch, so
+// the per-item call stays direct.
+
+function resourceGroup(o: Obj, where: string, env: Envelope): ResourceSpans | ResourceLogs | null {
+  const traces = env.traces;
   const acceptedBefore = accepted;
-  const groups: ScopeLogs[] = [];
-  const list = containers(o, 'scopeLogs', 'scope_logs');
+  const groups: (ScopeSpans | ScopeLogs)[] = [];
+  const list = containers(o, env.scopesJson, env.scopes);
   for (let si = 0; si < list.length; si++) {
-    const sl = container(list[si], 'scope_logs[]');
-    const swhere = `${where}.scope_logs[${si}]`;
-    const items = containers(sl, 'logRecords', 'log_records');
-    const records: LogRecord[] = [];
-    for (let i = 0; i < items.length; i++) {
+    const sg = container(list[si], env.scopes);
+    const swhere = `${where}.${env.scopes}[${si}]`;
+    const values = containers(sg, env.itemsJson, env.items);
+    const items: (Span | LogRecord)[] = [];
+    for (let i = 0; i < values.length; i++) {
       try {
-        records.push(logRecord(items[i]));
+        items.push(traces ? span(values[i]) : logRecord(values[i]));
       } catch (e) {
         if (!(e instanceof Malformed)) throw e;
-        reject(1, `${swhere}.log_records[${i}]`, e.reason);
+        reject(1, `${swhere}.${env.items}[${i}]`, e.reason);
       }
     }
     let sc: Scope;
     try {
-      sc = scope(get(sl, 'scope', 'scope'));
+      sc = scope(get(sg, 'scope', 'scope'));
     } catch (e) {
       if (!(e instanceof Malformed)) throw e;
-      reject(records.length, `${swhere}.scope`, e.reason);
+      reject(items.length, `${swhere}.scope`, e.reason);
       continue;
     }
-    if (records.length === 0 && items.length > 0) continue;
-    accepted += records.length;
-    groups.push({ scope: sc, logRecords: records, schemaUrl: str(sl, 'schemaUrl', 'schema_url') });
+    if (items.length === 0 && values.length > 0) continue;
+    accepted += items.length;
+    const schemaUrl = str(sg, 'schemaUrl', 'schema_url');
+    groups.push(
+      traces ? { scope: sc, spans: items as Span[], schemaUrl } : { scope: sc, logRecords: items as LogRecord[], schemaUrl },
+    );
   }
   let res: Resource;
   try {
@@ -517,22 +465,38 @@ function resourceLogs(o: Obj, where: string): ResourceLogs | null {
     return null;
   }
   if (groups.length === 0 && list.length > 0) return null;
-  return { resource: res, scopeLogs: groups, schemaUrl: str(o, 'schemaUrl', 'schema_url') };
+  const schemaUrl = str(o, 'schemaUrl', 'schema_url');
+  return traces
+    ? { resource: res, scopeSpans: groups as ScopeSpans[], schemaUrl }
+    : { resource: res, scopeLogs: groups as ScopeLogs[], schemaUrl };
+}
+
+/** The request's resource groups, of the signal `env` names. */
+function request(body: string, env: Envelope): (ResourceSpans | ResourceLogs)[] {
+  const what = `invalid OTLP/JSON ${env.signal} request`;
+  const root = parse(body, what);
+  const out: (ResourceSpans | ResourceLogs)[] = [];
+  try {
+    const list = containers(root, env.resourcesJson, env.resources);
+    for (let i = 0; i < list.length; i++) {
+      const g = resourceGroup(container(list[i], env.resources), `${env.resources}[${i}]`, env);
+      if (g !== null) out.push(g);
+    }
+  } catch (e) {
+    if (e instanceof Malformed) throw new OtlpDecodeError(`${what}: ${e.reason}`);
+    throw e;
+  }
+  return out;
+}
+
+/** Decodes an OTLP/JSON ExportTraceServiceRequest; see decodeTraces for the contract. */
+export function decodeTracesJson(body: string): DecodeResult<TraceBatch> {
+  const resourceSpans = request(body, TRACES) as ResourceSpans[];
+  return { batch: { signal: 'traces', resourceSpans }, accepted, rejected, errors: reasons };
 }
 
 /** Decodes an OTLP/JSON ExportLogsServiceRequest; see decodeLogs for the contract. */
 export function decodeLogsJson(body: string): DecodeResult<LogBatch> {
-  const root = parse(body, 'invalid OTLP/JSON logs request');
-  const out: ResourceLogs[] = [];
-  try {
-    const list = containers(root, 'resourceLogs', 'resource_logs');
-    for (let i = 0; i < list.length; i++) {
-      const rl = resourceLogs(container(list[i], 'resource_logs[]'), `resource_logs[${i}]`);
-      if (rl !== null) out.push(rl);
-    }
-  } catch (e) {
-    if (e instanceof Malformed) throw new OtlpDecodeError(`invalid OTLP/JSON logs request: ${e.reason}`);
-    throw e;
-  }
-  return { batch: { signal: 'logs', resourceLogs: out }, accepted, rejected, errors: reasons };
+  const resourceLogs = request(body, LOGS) as ResourceLogs[];
+  return { batch: { signal: 'logs', resourceLogs }, accepted, rejected, errors: reasons };
 }
