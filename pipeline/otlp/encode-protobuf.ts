@@ -7,7 +7,21 @@
 // written, so one byte is reserved for it and the body is moved right in the
 // (less common) case its length needs more: one memmove per large message,
 // instead of a second sizing pass that would encode every string twice.
-import type { AnyValue, KeyValue, LogBatch, Resource, Scope, Signal, TraceBatch } from '../model.js';
+import type {
+  AnyValue,
+  KeyValue,
+  LogBatch,
+  LogRecord,
+  Resource,
+  ResourceLogs,
+  ResourceSpans,
+  Scope,
+  ScopeLogs,
+  ScopeSpans,
+  Signal,
+  Span,
+  TraceBatch,
+} from '../model.js';
 
 interface NativeWrite extends Buffer {
   utf8Write(s: string, offset: number, length?: number): number;
@@ -243,100 +257,101 @@ function finish(): Buffer {
   return out;
 }
 
-/** Encodes a trace batch as an ExportTraceServiceRequest. Throws if an id is not hex. */
-export function encodeTraces(batch: TraceBatch): Buffer {
+function span(s: Span): void {
+  const at = open(2);
+  id(1, s.traceId, 'span trace_id');
+  id(2, s.spanId, 'span span_id');
+  string(3, s.traceState);
+  id(4, s.parentSpanId, 'span parent_span_id');
+  string(5, s.name);
+  uint32(6, s.kind);
+  fixed64(7, s.startTimeUnixNano);
+  fixed64(8, s.endTimeUnixNano);
+  keyValues(9, s.attributes);
+  uint32(10, s.droppedAttributesCount);
+  for (const e of s.events) {
+    const eat = open(11);
+    fixed64(1, e.timeUnixNano);
+    string(2, e.name);
+    keyValues(3, e.attributes);
+    uint32(4, e.droppedAttributesCount);
+    close(eat);
+  }
+  uint32(12, s.droppedEventsCount);
+  for (const l of s.links) {
+    const lat = open(13);
+    id(1, l.traceId, 'link trace_id');
+    id(2, l.spanId, 'link span_id');
+    string(3, l.traceState);
+    keyValues(4, l.attributes);
+    uint32(5, l.droppedAttributesCount);
+    fixed32(6, l.flags);
+    close(lat);
+  }
+  uint32(14, s.droppedLinksCount);
+  if (s.status.code !== 0 || s.status.message !== '') {
+    const stat = open(15);
+    string(2, s.status.message);
+    uint32(3, s.status.code);
+    close(stat);
+  }
+  fixed32(16, s.flags);
+  close(at);
+}
+
+function logRecord(r: LogRecord): void {
+  const at = open(2);
+  fixed64(1, r.timeUnixNano);
+  uint32(2, r.severityNumber);
+  string(3, r.severityText);
+  if (r.body !== null) {
+    const bat = open(5);
+    anyValue(r.body);
+    close(bat);
+  }
+  keyValues(6, r.attributes);
+  uint32(7, r.droppedAttributesCount);
+  fixed32(8, r.flags);
+  id(9, r.traceId, 'log trace_id');
+  id(10, r.spanId, 'log span_id');
+  fixed64(11, r.observedTimeUnixNano);
+  string(12, r.eventName);
+  close(at);
+}
+
+/**
+ * The request envelope, the same field numbers for both signals: resource
+ * groups (1) → resource (1), scope groups (2) → scope (1), items (2),
+ * schema_url (3) at both levels.
+ */
+function request(groups: readonly ResourceSpans[] | readonly ResourceLogs[], traces: boolean): Buffer {
   pos = 0;
-  for (const rs of batch.resourceSpans) {
+  for (const rg of groups) {
     const rat = open(1);
-    resource(1, rs.resource);
-    for (const ss of rs.scopeSpans) {
+    resource(1, rg.resource);
+    const scopes = traces ? (rg as ResourceSpans).scopeSpans : (rg as ResourceLogs).scopeLogs;
+    for (const sg of scopes) {
       const sat = open(2);
-      scope(1, ss.scope);
-      for (const s of ss.spans) {
-        const at = open(2);
-        id(1, s.traceId, 'span trace_id');
-        id(2, s.spanId, 'span span_id');
-        string(3, s.traceState);
-        id(4, s.parentSpanId, 'span parent_span_id');
-        string(5, s.name);
-        uint32(6, s.kind);
-        fixed64(7, s.startTimeUnixNano);
-        fixed64(8, s.endTimeUnixNano);
-        keyValues(9, s.attributes);
-        uint32(10, s.droppedAttributesCount);
-        for (const e of s.events) {
-          const eat = open(11);
-          fixed64(1, e.timeUnixNano);
-          string(2, e.name);
-          keyValues(3, e.attributes);
-          uint32(4, e.droppedAttributesCount);
-          close(eat);
-        }
-        uint32(12, s.droppedEventsCount);
-        for (const l of s.links) {
-          const lat = open(13);
-          id(1, l.traceId, 'link trace_id');
-          id(2, l.spanId, 'link span_id');
-          string(3, l.traceState);
-          keyValues(4, l.attributes);
-          uint32(5, l.droppedAttributesCount);
-          fixed32(6, l.flags);
-          close(lat);
-        }
-        uint32(14, s.droppedLinksCount);
-        if (s.status.code !== 0 || s.status.message !== '') {
-          const stat = open(15);
-          string(2, s.status.message);
-          uint32(3, s.status.code);
-          close(stat);
-        }
-        fixed32(16, s.flags);
-        close(at);
-      }
-      string(3, ss.schemaUrl);
+      scope(1, sg.scope);
+      if (traces) for (const s of (sg as ScopeSpans).spans) span(s);
+      else for (const r of (sg as ScopeLogs).logRecords) logRecord(r);
+      string(3, sg.schemaUrl);
       close(sat);
     }
-    string(3, rs.schemaUrl);
+    string(3, rg.schemaUrl);
     close(rat);
   }
   return finish();
 }
 
+/** Encodes a trace batch as an ExportTraceServiceRequest. Throws if an id is not hex. */
+export function encodeTraces(batch: TraceBatch): Buffer {
+  return request(batch.resourceSpans, true);
+}
+
 /** Encodes a log batch as an ExportLogsServiceRequest. Throws if an id is not hex. */
 export function encodeLogs(batch: LogBatch): Buffer {
-  pos = 0;
-  for (const rl of batch.resourceLogs) {
-    const rat = open(1);
-    resource(1, rl.resource);
-    for (const sl of rl.scopeLogs) {
-      const sat = open(2);
-      scope(1, sl.scope);
-      for (const r of sl.logRecords) {
-        const at = open(2);
-        fixed64(1, r.timeUnixNano);
-        uint32(2, r.severityNumber);
-        string(3, r.severityText);
-        if (r.body !== null) {
-          const bat = open(5);
-          anyValue(r.body);
-          close(bat);
-        }
-        keyValues(6, r.attributes);
-        uint32(7, r.droppedAttributesCount);
-        fixed32(8, r.flags);
-        id(9, r.traceId, 'log trace_id');
-        id(10, r.spanId, 'log span_id');
-        fixed64(11, r.observedTimeUnixNano);
-        string(12, r.eventName);
-        close(at);
-      }
-      string(3, sl.schemaUrl);
-      close(sat);
-    }
-    string(3, rl.schemaUrl);
-    close(rat);
-  }
-  return finish();
+  return request(batch.resourceLogs, false);
 }
 
 export interface ExportOutcome {
