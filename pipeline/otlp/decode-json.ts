@@ -212,6 +212,11 @@ function enumValue(o: Obj, camel: string, snake: string, names: Record<string, n
   throw new Malformed(`${snake} must be an enum number or one of its names`);
 }
 
+/**
+ * A repeated field; anything but an array (or absent / null) is malformed.
+ * Where that lands follows the caller: inside an item it rejects the item, for
+ * a container (`resourceSpans`, `scopeSpans`, `spans`) it breaks the request.
+ */
 function array(o: Obj, camel: string, snake: string): unknown[] {
   const v = get(o, camel, snake);
   if (v === undefined) return [];
@@ -304,14 +309,6 @@ function parse(body: string, what: string): Obj {
   rejected = 0;
   reasons = [];
   return root;
-}
-
-/** A container array; anything else breaks the request. */
-function containers(o: Obj, camel: string, snake: string): unknown[] {
-  const v = get(o, camel, snake);
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) throw new Malformed(`${snake} must be an array`);
-  return v;
 }
 
 /** An element of a container array, by the array's proto name. */
@@ -425,11 +422,11 @@ function resourceGroup(o: Obj, where: string, env: Envelope): ResourceSpans | Re
   const traces = env.traces;
   const acceptedBefore = accepted;
   const groups: (ScopeSpans | ScopeLogs)[] = [];
-  const list = containers(o, env.scopesJson, env.scopes);
+  const list = array(o, env.scopesJson, env.scopes);
   for (let si = 0; si < list.length; si++) {
     const sg = container(list[si], env.scopes);
     const swhere = `${where}.${env.scopes}[${si}]`;
-    const values = containers(sg, env.itemsJson, env.items);
+    const values = array(sg, env.itemsJson, env.items);
     const items: (Span | LogRecord)[] = [];
     for (let i = 0; i < values.length; i++) {
       try {
@@ -477,7 +474,7 @@ function request(body: string, env: Envelope): (ResourceSpans | ResourceLogs)[] 
   const root = parse(body, what);
   const out: (ResourceSpans | ResourceLogs)[] = [];
   try {
-    const list = containers(root, env.resourcesJson, env.resources);
+    const list = array(root, env.resourcesJson, env.resources);
     for (let i = 0; i < list.length; i++) {
       const g = resourceGroup(container(list[i], env.resources), `${env.resources}[${i}]`, env);
       if (g !== null) out.push(g);
