@@ -189,16 +189,21 @@ export class LocalApprovalEngine implements ApprovalEngine {
         return { ok: false, status: 403, reason: elig.reason, request: structuredClone(req) };
       }
       if (input.verdict === 'deny') {
-        const { request } = await this.commit({ ...base, at: this.now(), type: 'denied' });
-        return { ok: true, request: structuredClone(request as ApprovalRequest) };
+        return this.outcome(await this.commit({ ...base, at: this.now(), type: 'denied' }));
       }
       if (req.approvals.some((a) => samePerson(a.by, input.by))) {
         const need = req.policy.minApprovals - req.approvals.length;
         return { ok: false, status: 409, reason: `you already approved this request; it needs ${need} more distinct approver(s)`, request: structuredClone(req) };
       }
       const type = req.approvals.length + 1 >= req.policy.minApprovals ? 'approved' : 'approval_recorded';
-      const { request } = await this.commit({ ...base, at: this.now(), type });
-      return { ok: true, request: structuredClone(request as ApprovalRequest) };
+      const c = await this.commit({ ...base, at: this.now(), type });
+      const r = c.request as ApprovalRequest;
+      // On a shared log, approvers racing through other replicas may each have
+      // recorded "one more approval": whoever's record completes the count closes it.
+      if (c.applied && type === 'approval_recorded' && r.state === 'pending' && r.approvals.length >= r.policy.minApprovals) {
+        return this.outcome(await this.commit({ ...base, at: this.now(), type: 'approved' }));
+      }
+      return this.outcome(c);
     });
   }
 
@@ -207,8 +212,7 @@ export class LocalApprovalEngine implements ApprovalEngine {
       const req = this.state.requests.get(id);
       if (!req) return { ok: false, status: 404, reason: `no approval request with id ${id}` };
       if (req.state !== 'pending') return { ok: false, status: 409, reason: `request is already ${req.state}`, request: structuredClone(req) };
-      const { request } = await this.commit({ at: this.now(), type: 'cancelled', approvalId: id, actor: by, comment, channel: 'api' });
-      return { ok: true, request: structuredClone(request as ApprovalRequest) };
+      return this.outcome(await this.commit({ at: this.now(), type: 'cancelled', approvalId: id, actor: by, comment, channel: 'api' }));
     });
   }
 
@@ -226,8 +230,7 @@ export class LocalApprovalEngine implements ApprovalEngine {
       if (!hashEquals(req.actionHash, actionHash)) return refuse('the action differs from the approved one (action hash mismatch)');
       const until = (approvedAt(req) ?? req.createdAt) + this.consumeWindowMs;
       if (at > until) return refuse(`the approval was valid until ${new Date(until).toISOString()}; request a new one`);
-      const { request } = await this.commit({ at, type: CONSUMED, approvalId: id, actor: by, channel: 'api' });
-      return { ok: true, request: structuredClone(request as ApprovalRequest) };
+      return this.outcome(await this.commit({ at, type: CONSUMED, approvalId: id, actor: by, channel: 'api' }));
     });
   }
 
@@ -315,9 +318,9 @@ export class LocalApprovalEngine implements ApprovalEngine {
   }
 
   /** Append (durable), apply, then tell the world: waiters, metrics, listeners. */
-  private async commit(event: NewApprovalEvent): Promise<{ event: ApprovalEvent; request?: ApprovalRequest }> {
+  private async commit(event: NewApprovalEvent): Promise<{ event: ApprovalEvent; request?: ApprovalRequest; applied: boolean }> {
     const stored = await this.opts.log.append(event);
-    const { request } = applyEvent(this.state, stored);
+    const { request, applied } = applyEvent(this.state, stored);
     if (request && request.state !== 'pending') {
       const t = this.timers.get(request.id);
       if (t) {
@@ -338,7 +341,19 @@ export class LocalApprovalEngine implements ApprovalEngine {
         }
       }
     }
-    return { event: stored, request };
+    return { event: stored, request, applied };
+  }
+
+  /**
+   * On a shared log another replica's event may land between our check and our
+   * append (two approvers racing through two edges): our record is then in the
+   * log but the reducer ignored it. The caller must hear 409, never that its
+   * verdict, cancel or consume took effect.
+   */
+  private outcome(c: { request?: ApprovalRequest; applied: boolean }): DecisionResult {
+    const request = c.request as ApprovalRequest;
+    if (!c.applied) return { ok: false, status: 409, reason: `another replica changed this request first: it is ${request.state}${request.consumedAt !== undefined ? ' and already used' : ''}`, request: structuredClone(request) };
+    return { ok: true, request: structuredClone(request) };
   }
 
   private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
