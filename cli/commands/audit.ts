@@ -33,7 +33,8 @@ export interface AuditOutput {
 /** 0: chain intact; 1: the chain is broken (the record is named); 2: could not read a source. */
 export async function runAuditVerify(opts: AuditVerifyOptions, io: AuditOutput): Promise<number> {
   const sources: Array<{ name: string; read: () => Promise<VerifyResult> }> = [];
-  const data = opts.data ?? (opts.clickhouse ? undefined : './data');
+  // --data defaults to ./data only when no other source is named.
+  const data = opts.data ?? (opts.clickhouse || opts.kafkaBrokers ? undefined : './data');
   if (data !== undefined) {
     const file = journalPath(join(data, 'approvals'));
     sources.push({
@@ -165,7 +166,7 @@ export function registerAuditCommand(program: Command): void {
   audit
     .command('verify')
     .description('walk the approval log hash chain; exit 0 if intact, 1 naming the first altered, missing or reordered record, 2 if a source cannot be read')
-    .option('--data <dir>', 'Sluice data dir holding approvals/journal.jsonl (default ./data when --clickhouse is not given)')
+    .option('--data <dir>', 'Sluice data dir holding approvals/journal.jsonl (default ./data when neither --clickhouse nor --kafka-brokers is given)')
     .option('--clickhouse <url>', 'verify sluice_approval_events in ClickHouse: http://host:8123 or embedded:PATH (chDB)')
     .option('--database <db>', 'ClickHouse database of sluice_approval_events')
     .option('--kafka-brokers <list>', 'verify a Kafka approval log (approvals.log.type: kafka): comma-separated brokers')
