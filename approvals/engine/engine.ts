@@ -95,12 +95,17 @@ export class LocalApprovalEngine implements ApprovalEngine {
       if (stored.type === 'opened') this.armExpiry(request);
       return;
     }
-    const t = this.timers.get(request.id);
+    this.settled(request.id);
+  }
+
+  /** A request left `pending`: its expiry timer is moot and its long-polls answer now. */
+  private settled(id: string): void {
+    const t = this.timers.get(id);
     if (t) {
       clearTimeout(t);
-      this.timers.delete(request.id);
+      this.timers.delete(id);
     }
-    const set = this.waiters.get(request.id);
+    const set = this.waiters.get(id);
     if (set) for (const w of [...set]) w();
   }
 
@@ -321,15 +326,7 @@ export class LocalApprovalEngine implements ApprovalEngine {
   private async commit(event: NewApprovalEvent): Promise<{ event: ApprovalEvent; request?: ApprovalRequest; applied: boolean }> {
     const stored = await this.opts.log.append(event);
     const { request, applied } = applyEvent(this.state, stored);
-    if (request && request.state !== 'pending') {
-      const t = this.timers.get(request.id);
-      if (t) {
-        clearTimeout(t);
-        this.timers.delete(request.id);
-      }
-      const set = this.waiters.get(request.id);
-      if (set) for (const w of [...set]) w();
-    }
+    if (request && request.state !== 'pending') this.settled(request.id);
     this.opts.metrics?.approvalEvents.inc({ type: stored.type });
     if (this.listeners.size > 0) {
       const snapshot = request && structuredClone(request);
