@@ -10,9 +10,9 @@ import type { SelfMetrics } from '../../../pipeline/telemetry/metrics.js';
 import type { ApprovalEngine, ApprovalEventType, ApprovalRequest } from '../../types.js';
 import { outcomeCard, requestCard, type TeamsMessage } from './cards.js';
 import type { TeamsConfig } from './config.js';
+import { deliverWithRetry, postJson } from '../http-delivery.js';
 
 const OUTCOME_ON: ReadonlySet<ApprovalEventType> = new Set(['approved', 'denied', 'expired', 'cancelled']);
-const RETRYABLE = (status: number) => status === 408 || status === 425 || status === 429 || status >= 500;
 export const DEFAULT_WEBHOOK = 'default';
 
 export interface TeamsNotifier {
@@ -69,37 +69,18 @@ export function startTeamsNotifier(opts: {
     logger.warn({ webhook: item.target, approvalId: item.approvalId, kind: item.kind, reason }, 'teams: card given up');
   };
 
-  const postOnce = async (item: Item): Promise<{ ok: boolean; retry: boolean; detail: string }> => {
-    try {
-      const res = await fetch(item.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'sluice-teams/1' },
-        body: item.body,
-        signal: AbortSignal.timeout(config.timeout_ms),
-      });
-      await res.body?.cancel().catch(() => undefined);
-      if (res.ok) return { ok: true, retry: false, detail: String(res.status) };
-      return { ok: false, retry: RETRYABLE(res.status), detail: `HTTP ${res.status}` };
-    } catch (err) {
-      return { ok: false, retry: true, detail: (err as Error).name };
-    }
-  };
-
   const deliver = async (item: Item) => {
-    for (let attempt = 1; ; attempt++) {
-      const r = await postOnce(item);
-      if (r.ok) {
-        if (item.kind === 'request') await engine.recordNotified(item.approvalId, 'teams', { webhook: item.target }).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'teams: cannot record the post'));
-        opts.onPosted?.(item.approvalId, item.kind, item.target);
-        return;
-      }
-      if (!r.retry) return drop(item, 'rejected');
-      if (attempt >= config.max_attempts || stopped) return drop(item, 'retries_exhausted');
-      const base = Math.min(config.max_backoff_ms, config.initial_backoff_ms * 2 ** (attempt - 1));
-      const delay = base / 2 + Math.random() * (base / 2);
-      logger.debug({ webhook: item.target, attempt, detail: r.detail, delayMs: Math.round(delay) }, 'teams: post failed, retrying');
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
+    const outcome = await deliverWithRetry(() => postJson(item.url, item.body, { 'user-agent': 'sluice-teams/1' }, config.timeout_ms), {
+      maxAttempts: config.max_attempts,
+      initialBackoffMs: config.initial_backoff_ms,
+      maxBackoffMs: config.max_backoff_ms,
+      stopped: () => stopped,
+      logger,
+      describe: { webhook: item.target, approvalId: item.approvalId },
+    });
+    if (outcome !== 'ok') return drop(item, outcome);
+    if (item.kind === 'request') await engine.recordNotified(item.approvalId, 'teams', { webhook: item.target }).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'teams: cannot record the post'));
+    opts.onPosted?.(item.approvalId, item.kind, item.target);
   };
 
   const offer = (r: ApprovalRequest, kind: Item['kind'], message: TeamsMessage) => {

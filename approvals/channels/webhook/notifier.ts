@@ -8,6 +8,7 @@ import { requestView } from '../../api/views.js';
 import type { ApprovalEngine, ApprovalEvent, ApprovalRequest } from '../../types.js';
 import type { WebhookConfig } from './config.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, webhookSignature } from './sign.js';
+import { deliverWithRetry, postJson } from '../http-delivery.js';
 
 export interface WebhookNotifier {
   /** Resolves when every queue is empty and nothing is in flight. */
@@ -20,8 +21,6 @@ interface Item {
   type: string;
   delivery: string;
 }
-
-const RETRYABLE = (status: number) => status === 408 || status === 425 || status === 429 || status >= 500;
 
 export function startWebhookNotifier(opts: {
   engine: ApprovalEngine;
@@ -54,41 +53,26 @@ function createSender(w: WebhookConfig, logger: Logger, metrics: SelfMetrics | u
     logger.warn({ reason, type }, 'webhook: event given up');
   };
 
-  const deliverOnce = async (item: Item): Promise<{ ok: boolean; retry: boolean; detail: string }> => {
-    const ts = String(Math.floor(Date.now() / 1000));
-    try {
-      const res = await fetch(w.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'sluice-webhook/1',
-          [SIGNATURE_HEADER]: webhookSignature(w.secret, ts, item.body),
-          [TIMESTAMP_HEADER]: ts,
-          'x-sluice-event': item.type,
-          'x-sluice-delivery': item.delivery,
-        },
-        body: item.body,
-        signal: AbortSignal.timeout(w.timeout_ms),
-      });
-      await res.body?.cancel().catch(() => undefined);
-      if (res.ok) return { ok: true, retry: false, detail: String(res.status) };
-      return { ok: false, retry: RETRYABLE(res.status), detail: `HTTP ${res.status}` };
-    } catch (err) {
-      return { ok: false, retry: true, detail: (err as Error).name };
-    }
-  };
-
   const deliver = async (item: Item) => {
-    for (let attempt = 1; ; attempt++) {
-      const r = await deliverOnce(item);
-      if (r.ok) return;
-      if (!r.retry) return drop('rejected', item.type);
-      if (attempt >= w.max_attempts || stopped) return drop('retries_exhausted', item.type);
-      const base = Math.min(w.max_backoff_ms, w.initial_backoff_ms * 2 ** (attempt - 1));
-      const delay = base / 2 + Math.random() * (base / 2);
-      logger.debug({ attempt, detail: r.detail, delayMs: Math.round(delay) }, 'webhook: delivery failed, retrying');
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
+    const outcome = await deliverWithRetry(
+      () => {
+        const ts = String(Math.floor(Date.now() / 1000));
+        return postJson(
+          w.url,
+          item.body,
+          {
+            'user-agent': 'sluice-webhook/1',
+            [SIGNATURE_HEADER]: webhookSignature(w.secret, ts, item.body),
+            [TIMESTAMP_HEADER]: ts,
+            'x-sluice-event': item.type,
+            'x-sluice-delivery': item.delivery,
+          },
+          w.timeout_ms,
+        );
+      },
+      { maxAttempts: w.max_attempts, initialBackoffMs: w.initial_backoff_ms, maxBackoffMs: w.max_backoff_ms, stopped: () => stopped, logger, describe: { type: item.type } },
+    );
+    if (outcome !== 'ok') drop(outcome, item.type);
   };
 
   const pump = async () => {
