@@ -10,7 +10,8 @@ COPY approvals approvals
 COPY sdk sdk
 COPY config config
 COPY cli cli
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+# npm install, not npm ci: see .ci/run (chdb engines for other platforms are absent from the lock).
+RUN npm install --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
