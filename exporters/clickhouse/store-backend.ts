@@ -66,6 +66,8 @@ async function drain(stream: Readable): Promise<void> {
 export class StoreBackend {
   readonly endpoint: ParsedEndpoint;
   private readonly clients = new Map<string, Promise<ClickHouseClient>>();
+  /** Embedded only: the chDB connection of the default client, for zero-copy inserts. */
+  private chdbInsert?: (params: { table: string; values: Buffer; format: 'JSONEachRow' }) => Promise<unknown>;
   private timezone: Promise<string> | undefined;
   private closed = false;
 
@@ -90,7 +92,13 @@ export class StoreBackend {
     if (this.endpoint.kind === 'embedded') {
       // Loaded only for embedded endpoints: a server endpoint needs no chDB.
       const { createChdbConnection } = await import('chdb/connection');
-      const client = createClient({ connection: createChdbConnection({ path: this.endpoint.location }) } as Parameters<typeof createClient>[0]);
+      const connection = createChdbConnection({ path: this.endpoint.location });
+      const client = createClient({ connection } as Parameters<typeof createClient>[0]);
+      // @clickhouse/client's insert through chdb/connection turns the body into
+      // a JS string and back into SQL text; chDB's own rawInsert takes the
+      // Buffer as it is (bench:clickhouse 8 × 10,000 rows: 15.9–19.2k rows/s
+      // against 15.1k the other way).
+      if (database === 'default') this.chdbInsert = (p) => connection.chdb.rawInsert(p);
       if (database !== 'default') {
         try {
           await client.command({ query: `USE ${quoteIdent(database)}` });
@@ -114,8 +122,13 @@ export class StoreBackend {
   /** One INSERT of a whole JSONEachRow body. */
   async insert(table: string, body: Uint8Array, database?: string): Promise<void> {
     const client = await this.client();
-    const target = database ? `${quoteIdent(database)}.${quoteIdent(table)}` : quoteIdent(table);
     const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    if (this.chdbInsert) {
+      // Names are plain identifiers (validated in config), as rawInsert requires.
+      await this.chdbInsert({ table: database ? `${database}.${table}` : table, values: buf, format: 'JSONEachRow' });
+      return;
+    }
+    const target = database ? `${quoteIdent(database)}.${quoteIdent(table)}` : quoteIdent(table);
     const res = await client.exec({
       query: `INSERT INTO ${target} FORMAT JSONEachRow`,
       values: Readable.from([buf], { objectMode: false }),
