@@ -110,19 +110,10 @@ export type DecisionResult =
   | { ok: false; status: 403 | 404 | 409; reason: string; request?: ApprovalRequest };
 
 /** What the privileged processor extracts from an intent span to open a request. */
-export interface OpenInput {
-  approvalId: string;
-  actionHash: string;
-  action: string;
-  resource: string;
-  reason: string;
-  context: Record<string, string>;
-  requester: string;
-  agent: string;
-  traceId: string;
-  spanId: string;
-  policy: ApprovalPolicySnapshot;
-}
+export type OpenInput = { approvalId: string } & Pick<
+  ApprovalRequest,
+  'actionHash' | 'action' | 'resource' | 'reason' | 'context' | 'requester' | 'agent' | 'traceId' | 'spanId' | 'policy'
+>;
 
 export interface ApprovalEngine {
   /** Idempotent on approvalId: a retried or replayed intent span opens nothing twice. */
