@@ -74,11 +74,23 @@ export class LocalApprovalEngine implements ApprovalEngine {
       n++;
     }
     let pending = 0;
+    const complete: ApprovalRequest[] = [];
     for (const req of this.state.requests.values()) {
-      if (req.state === 'pending') {
+      if (req.state !== 'pending') continue;
+      // A crash between the approval that reached min_approvals and its
+      // `approved` record (possible when approvals race on a shared log)
+      // leaves a request pending with enough approvers: close it now.
+      if (req.approvals.length >= req.policy.minApprovals && req.expiresAt > this.now()) complete.push(req);
+      else {
         pending++;
         this.armExpiry(req);
       }
+    }
+    for (const req of complete) {
+      const last = req.approvals[req.approvals.length - 1] as ApprovalRequest['approvals'][number];
+      await this.withLock(req.id, () =>
+        this.commit({ at: this.now(), type: 'approved', approvalId: req.id, actor: last.by, channel: last.channel, comment: 'completed at start: the recorded approvals already reached min_approvals' }),
+      );
     }
     this.opts.logger.info({ events: n, requests: this.state.requests.size, pending }, 'approvals engine rebuilt from the log');
   }
