@@ -25,8 +25,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { duration } from '../../config/units.js';
 import { Partitioners, type Consumer, type IHeaders, type Kafka, type Producer } from 'kafkajs';
-import { createKafka, durationOption, kafkaConnectionShape } from '../../exporters/kafka/client.js';
+import { createKafka, kafkaConnectionShape } from '../../exporters/kafka/client.js';
 import type { ApprovalEvent } from '../types.js';
 import { canonicalJson, recordHash } from './chain.js';
 import type { StoredRecord, VerifyResult } from './verify.js';
@@ -44,9 +45,9 @@ export const kafkaApprovalLogSchema = z
     /** Most events stamped and produced together for one partition (group commit). */
     max_batch: z.number().int().min(1).max(10_000).default(512),
     /** An append not read back as accepted within this time fails (the caller is told; nothing is half-decided). */
-    append_timeout: durationOption('10s'),
+    append_timeout: duration('10s'),
     /** How long opening may take to read the topic to its end (the state every replica rebuilds). */
-    catch_up_timeout: durationOption('60s'),
+    catch_up_timeout: duration('60s'),
     /** See the kafka exporter: librdkafka's mock cluster cannot serve an idempotent producer. */
     idempotent: z.boolean().default(true),
   })

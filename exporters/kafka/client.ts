@@ -9,13 +9,6 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { byteSize, duration } from '../../config/units.js';
 
-// zod 4's .default() returns the default as the output without parsing it, so
-// a default written "3s" would reach the code as a string; .prefault() parses it.
-/** A duration option in milliseconds, defaulting to `def` ("3s"). */
-export const durationOption = (def: string) => duration().prefault(def);
-/** A size option in bytes, defaulting to `def` ("4MiB" or a number). */
-export const sizeOption = (def: string | number) => byteSize().prefault(def as never);
-
 export const saslSchema = z
   .object({
     mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'], {
@@ -67,9 +60,9 @@ export const kafkaConnectionShape = {
   client_id: z.string().min(1).default('sluice'),
   auth: kafkaAuthSchema.optional(),
   /** How long to wait for a TCP connection to a broker. */
-  connect_timeout: durationOption('3s'),
+  connect_timeout: duration('3s'),
   /** How long one request to a broker may take before it is retried. */
-  request_timeout: durationOption('10s'),
+  request_timeout: duration('10s'),
 };
 
 export const kafkaConnectionSchema = z.object(kafkaConnectionShape).strict();

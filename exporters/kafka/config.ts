@@ -3,7 +3,8 @@
 // client_id, traces.topic, logs.topic, encoding, producer.*, auth.*), so a
 // collector reading the same topics needs no translation.
 import { z } from 'zod';
-import { durationOption, kafkaConnectionShape, sizeOption } from './client.js';
+import { byteSize, duration } from '../../config/units.js';
+import { kafkaConnectionShape } from './client.js';
 
 const topic = (def: string) =>
   z
@@ -27,11 +28,11 @@ export const kafkaExporterConfigSchema = z
     /** One message per trace id for log records too; records without a trace id share one unkeyed message. */
     partition_logs_by_trace_id: z.boolean().default(true),
     /** The whole send, retries included; past it the client is told to retry (503 / UNAVAILABLE). */
-    timeout: durationOption('5s'),
+    timeout: duration('5s'),
     producer: z
       .object({
         /** Messages larger than this are split by span/record; a single item larger than it is dropped and counted. */
-        max_message_bytes: sizeOption(1_000_000),
+        max_message_bytes: byteSize(1_000_000),
         /** `none` or `gzip` (kafkajs ships gzip; snappy/lz4/zstd need codecs Sluice does not bundle). */
         compression: z.enum(['none', 'gzip'], { error: 'producer.compression: none or gzip (snappy, lz4 and zstd need codecs Sluice does not bundle)' }).default('none'),
         /**
@@ -44,7 +45,7 @@ export const kafkaExporterConfigSchema = z
         /** Retries of one produce request by kafkajs before the export fails. */
         max_retries: z.number().int().min(1).max(100).default(3),
         /** Most bytes one produce call carries when concurrent exports are coalesced. */
-        flush_max_bytes: sizeOption('8MiB'),
+        flush_max_bytes: byteSize('8MiB'),
       })
       .strict()
       .prefault({} as never),

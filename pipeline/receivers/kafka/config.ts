@@ -3,7 +3,8 @@
 // client_id, group_id, initial_offset, session_timeout, heartbeat_interval,
 // max_fetch_wait, traces.topic, logs.topic, encoding, auth.*).
 import { z } from 'zod';
-import { durationOption, kafkaConnectionShape, sizeOption } from '../../../exporters/kafka/client.js';
+import { byteSize, duration } from '../../../config/units.js';
+import { kafkaConnectionShape } from '../../../exporters/kafka/client.js';
 
 const topic = (def: string) =>
   z
@@ -26,12 +27,12 @@ export const kafkaReceiverConfigSchema = z
      * skip what they already wrote.
      */
     initial_offset: z.enum(['earliest', 'latest']).default('earliest'),
-    session_timeout: durationOption('10s'),
-    heartbeat_interval: durationOption('3s'),
+    session_timeout: duration('10s'),
+    heartbeat_interval: duration('3s'),
     /** Longest a fetch waits for data before returning what it has. */
-    max_fetch_wait: durationOption('250ms'),
+    max_fetch_wait: duration('250ms'),
     /** Most bytes fetched per partition per request: the size of one write to the pipeline. */
-    max_partition_fetch_bytes: sizeOption('4MiB'),
+    max_partition_fetch_bytes: byteSize('4MiB'),
     /**
      * Spans/log records fetched but not yet written that this replica holds
      * while a write is in flight; past it, fetching waits. Bigger: fewer,
@@ -41,12 +42,12 @@ export const kafkaReceiverConfigSchema = z
     /** Partitions fetched at once by this replica; their batches share one write to the pipeline. */
     partitions_consumed_concurrently: z.number().int().min(1).max(64).default(8),
     /** A fetch waits (up to max_fetch_wait) until this much data is there: larger, fewer writes. */
-    min_fetch_bytes: sizeOption(1),
+    min_fetch_bytes: byteSize(1),
     /** Backoff while the pipeline (ClickHouse) refuses a batch; the batch is retried, never skipped. */
     retry: z
       .object({
-        initial_interval: durationOption('250ms'),
-        max_interval: durationOption('30s'),
+        initial_interval: duration('250ms'),
+        max_interval: duration('30s'),
       })
       .strict()
       .prefault({} as never),
