@@ -7,7 +7,7 @@ import { encodeExportResponse } from '../../otlp/encode-protobuf.js';
 import type { OtlpGrpcConfig } from './config.js';
 import { ingest, type IngestDeps } from './ingest.js';
 import { createIngestAuth } from './auth.js';
-import { readFileSync } from 'node:fs';
+import { tlsServerOptions } from '../../../config/tls.js';
 import { encodeStatusProto, GrpcCode } from './status.js';
 
 const identity = (b: Buffer) => b;
@@ -95,6 +95,6 @@ export async function startGrpcReceiver(config: OtlpGrpcConfig, deps: IngestDeps
 
 function credentialsFor(config: OtlpGrpcConfig): ServerCredentials {
   if (!config.tls) return ServerCredentials.createInsecure();
-  const ca = config.tls.client_ca_file ? readFileSync(config.tls.client_ca_file) : null;
-  return ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(config.tls.cert_file), private_key: readFileSync(config.tls.key_file) }], ca !== null);
+  const { cert, key, ca } = tlsServerOptions(config.tls) as { cert: Buffer; key: Buffer; ca?: Buffer };
+  return ServerCredentials.createSsl(ca ?? null, [{ cert_chain: cert, private_key: key }], ca !== undefined);
 }
