@@ -11,7 +11,7 @@ import type { ApprovalEngine } from '../approvals/types.js';
 import { componentType, type SluiceConfig } from '../config/load.js';
 import type { BatchProcessor } from '../processors/batch/batch.js';
 import type { ComponentContext, Consumer, Exporter, Processor, Receiver } from './component.js';
-import { createExportStage, DEFAULT_RETRY, type ExportStage } from './export-stage.js';
+import { createExportStage, DEFAULT_RETRY } from './export-stage.js';
 import type { Signal } from './model.js';
 import { startAdminServer } from './telemetry/admin.js';
 import { createLogger } from './telemetry/logger.js';
@@ -96,7 +96,6 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
 
     const heads = new Map<string, Consumer>();
     const queues: BatchProcessor[] = [];
-    const stages: ExportStage[] = [];
     for (const p of pipelines) {
       // The batch processor is the queue. A pipeline without one is
       // synchronous: the receiver's client is answered only once every
@@ -107,7 +106,6 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
         p.exporters.map((id) => ({ id, exporter: exporters.get(id)! })),
         { logger: logger.child({ pipeline: p.id }), metrics, retry: queued ? undefined : { ...DEFAULT_RETRY, retry: false } },
       );
-      stages.push(stage);
       const processorIds = p.processors;
       let next: Consumer = stage;
       const chain: Array<{ id: string; processor: Processor }> = [];
