@@ -51,10 +51,10 @@ function hidesMatches(text: string, a: number, b: number): boolean {
  * log line, in JSON) become two spaces, so `\nghp_…` keeps the word boundary
  * before the token. Same length, so offsets hold for the original text.
  */
-function scanView(text: string): string {
-  // Native substring searches first: most text has none of these.
-  if (!text.includes('\\n') && !text.includes('\\t') && !text.includes('\\r')) return text;
-  let i = text.indexOf('\\');
+function scanView(text: string, firstBackslash = text.indexOf('\\')): string {
+  // Most text has no backslash at all: one native search settles it.
+  if (firstBackslash < 0) return text;
+  let i = firstBackslash;
   let out: string[] | undefined;
   let from = 0;
   while (i >= 0 && i < text.length - 1) {
@@ -298,10 +298,11 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
 
   /** True when the string may hold something: the Set hit, or JSON escapes hide text from it. */
   function gate(text: string): { view: string; hits: readonly number[] } | undefined {
-    const view = scanView(text);
+    const bs = text.indexOf('\\');
+    const view = bs < 0 ? text : scanView(text, bs);
     const hits = engine.probe(view);
     if (hits.length > 0) return { view, hits };
-    if (scanJson && text.indexOf('\\') >= 0 && hidesMatches(text, 0, text.length) && looksLikeJson(text)) return { view, hits };
+    if (bs >= 0 && scanJson && hidesMatches(text, bs, text.length) && looksLikeJson(text)) return { view, hits };
     return undefined;
   }
 
