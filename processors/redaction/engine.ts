@@ -39,7 +39,7 @@ interface CompiledRule {
   spec: RuleSpec;
   /** The pattern without the named group, global: `search` and `test` find matches. */
   re: RE2;
-  /** The same, sticky: where a match starts, `test` finds its end. */
+  /** The same, sticky: whether a match starts exactly at a position (rare path). */
   sticky: RE2;
   /** The whole pattern anchored, with indices: the group of a match, the slow way. */
   groupRe?: RE2;
@@ -312,7 +312,7 @@ export function compileEngine(specs: readonly RuleSpec[], opts: EngineOptions = 
   //
   // node-re2 builds its exec() result (arrays, a Buffer per group, `input`,
   // `groups`) at 1–4 µs per match, ten times the search itself; search()
-  // returns only where the leftmost match starts, and a sticky test() from
+  // returns only where the leftmost match starts, and a global test() from
   // there leaves its end in lastIndex, with the same leftmost-first semantics
   // and the whole text as context. search() ignores lastIndex, so a later
   // match (a second one in the same text, or one after a rejected candidate)
@@ -323,10 +323,12 @@ export function compileEngine(specs: readonly RuleSpec[], opts: EngineOptions = 
     if (from === 0) {
       const s = r.re.search(bytes);
       if (s < 0) return false;
-      r.sticky.lastIndex = s;
-      if (r.sticky.test(bytes)) {
+      // From a match start, the leftmost match is the one starting there:
+      // the same regex (and its warm DFA) finds its end.
+      r.re.lastIndex = s;
+      if (r.re.test(bytes)) {
         mStart = s;
-        mEnd = r.sticky.lastIndex;
+        mEnd = r.re.lastIndex;
         return true;
       }
     } else {
