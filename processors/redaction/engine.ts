@@ -231,6 +231,10 @@ function better(a: Finding & { p: number }, b: Finding & { p: number }): boolean
 
 /** Keeps, among overlapping findings, the one with the higher priority (then the longer). */
 function resolveOverlaps(found: (Finding & { p: number })[]): Finding[] {
+  if (found.length === 1) {
+    const { start, end, type, rule } = found[0]!;
+    return [{ start, end, type, rule }];
+  }
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: (Finding & { p: number })[] = [];
   for (const f of found) {

@@ -185,9 +185,12 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
    * masked string. The result is valid JSON and the rest is left as sent.
    */
   function redactJson(text: string, view: string, tally: Tally, found: Finding[] | undefined, depth: number, hits: readonly number[]): { text: string; drop: boolean } | undefined {
+    const raw = engine.findingsFor(view, hits);
+    // Nothing found, no blocked key seen, no escape that could hide a match:
+    // the text stays as it is, without tokenizing it.
+    if (raw.length === 0 && !triggered(hits) && !hidesMatches(text, 0, text.length)) return { text, drop: false };
     const lits = jsonLiterals(text);
     if (!lits) return undefined;
-    const raw = engine.findingsFor(view, hits);
     const used = new Uint8Array(raw.length);
     const edits: { start: number; end: number; text: string }[] = [];
     let drop = false;
