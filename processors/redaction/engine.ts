@@ -291,15 +291,21 @@ export function compileEngine(specs: readonly RuleSpec[], opts: EngineOptions = 
   // one reused buffer instead is the one conversion we cannot avoid. The
   // bytes of the last text are kept: findingsFor usually follows the probe
   // of the same string.
-  let scratch = Buffer.allocUnsafe(64 * 1024);
+  let scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
+  // One view per length, made once: a subarray per value is an allocation
+  // per value on the hot path.
+  let views: Buffer[] = [];
   let lastText: string | undefined;
-  let lastBytes = scratch.subarray(0, 0);
+  let lastBytes: Buffer = scratch.subarray(0, 0);
   function utf8(text: string): Buffer {
     if (text === lastText) return lastBytes;
-    if (text.length * 3 > scratch.length) scratch = Buffer.allocUnsafe(Math.max(text.length * 3, scratch.length * 2));
+    if (text.length * 3 > scratch.length) {
+      scratch = Buffer.allocUnsafe(Math.max(text.length * 3, scratch.length * 2));
+      views = [];
+    }
     const n = scratch.write(text, 0, 'utf8');
     lastText = text;
-    lastBytes = scratch.subarray(0, n);
+    lastBytes = views[n] ??= scratch.subarray(0, n);
     return lastBytes;
   }
 
