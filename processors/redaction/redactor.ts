@@ -285,8 +285,9 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
 
   function redactStringInner(text: string, tally: Tally, depth: number, found: Finding[] | undefined, probed?: readonly number[], probedView?: string): { text: string; drop: boolean } {
     const view = probedView ?? scanView(text);
-    const hits = probed ?? engine.probe(view);
     const json = scanJson && depth < MAX_JSON_DEPTH && looksLikeJson(text);
+    // The blocked-key trigger only matters to JSON text.
+    const hits = probed ?? engine.probe(view, json);
     if (hits.length === 0 && !(json && hidesMatches(text, 0, text.length))) return { text, drop: false };
     if (json) {
       const r = redactJson(text, view, tally, found, depth, hits);
@@ -303,9 +304,11 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
   function gate(text: string): { view: string; hits: readonly number[] } | undefined {
     const bs = text.indexOf('\\');
     const view = bs < 0 ? text : scanView(text, bs);
-    const hits = engine.probe(view);
+    const json = scanJson && looksLikeJson(text);
+    // The blocked-key trigger only matters to JSON text.
+    const hits = engine.probe(view, json);
     if (hits.length > 0) return { view, hits };
-    if (bs >= 0 && scanJson && hidesMatches(text, bs, text.length) && looksLikeJson(text)) return { view, hits };
+    if (bs >= 0 && json && hidesMatches(text, bs, text.length)) return { view, hits };
     return undefined;
   }
 
