@@ -27,6 +27,12 @@ export class Tally {
   addAll(other: Tally): void {
     for (const [t, n] of other.types) this.add(t, n);
   }
+  /** Empty again, for reuse across items. */
+  reset(): this {
+    this.count = 0;
+    this.types.clear();
+    return this;
+  }
 }
 
 /** Returned in place of a value whose attribute must be removed (`drop` mode). */
