@@ -220,9 +220,27 @@ function nextChar(bytes: Buffer, i: number): number {
   return i;
 }
 
-/** The UTF-16 offset of byte `b` (a character boundary) of UTF-8 text. */
+// The UTF-16 offset of byte `b` (a character boundary) of UTF-8 text,
+// counted from the last offset asked for when that lies before `b`:
+// findings of a rule come in order, so a text is walked about once per rule.
+// The same buffer holds another text on the next call: findingsFor resets.
+let u16B = 0;
+let u16U = 0;
+function resetUtf16Offsets(): void {
+  u16B = 0;
+  u16U = 0;
+}
 function utf16Offset(bytes: Buffer, b: number): number {
-  return bytes.toString('utf8', 0, b).length;
+  if (b < u16B) resetUtf16Offsets();
+  let u = u16U;
+  for (let i = u16B; i < b; i++) {
+    const c = bytes[i]!;
+    // A lead byte starts a character; four-byte ones are surrogate pairs.
+    if ((c & 0xc0) !== 0x80) u += c >= 0xf0 ? 2 : 1;
+  }
+  u16B = b;
+  u16U = u;
+  return u;
 }
 
 function better(a: Finding & { p: number }, b: Finding & { p: number }): boolean {
@@ -425,6 +443,7 @@ export function compileEngine(specs: readonly RuleSpec[], opts: EngineOptions = 
     // their offsets are the UTF-16 offsets, otherwise they are converted.
     const bytes = utf8(text);
     const ascii = bytes.length === text.length;
+    if (!ascii) resetUtf16Offsets();
     for (const i of hits) {
       const r = rules[i];
       if (!r) continue; // a trigger
