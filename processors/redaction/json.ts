@@ -18,105 +18,116 @@ export interface JsonLiteral {
 
 const MAX_DEPTH = 256;
 
+// The tokenizer's state, module-level rather than closures made per call:
+// redaction calls it for every flagged JSON string. It never re-enters.
+let t = '';
+let i = 0;
+let n = 0;
+let out: JsonLiteral[] = [];
+
+function ws(): void {
+  while (i < n) {
+    const c = t.charCodeAt(i);
+    if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+    else break;
+  }
+}
+
+function str(): JsonLiteral | undefined {
+  const start = i;
+  i++; // opening quote
+  let escaped = false;
+  while (i < n) {
+    const c = t.charCodeAt(i);
+    if (c === 34) {
+      i++;
+      const lit: JsonLiteral = { start, end: i, escaped };
+      out.push(lit);
+      return lit;
+    }
+    if (c === 92) {
+      escaped = true;
+      i += 2;
+      continue;
+    }
+    if (c < 32) return undefined;
+    i++;
+  }
+  return undefined;
+}
+
+function value(depth: number): boolean {
+  if (depth > MAX_DEPTH) return false;
+  ws();
+  if (i >= n) return false;
+  const c = t.charCodeAt(i);
+  if (c === 34) return str() !== undefined;
+  if (c === 123) {
+    i++;
+    ws();
+    if (t.charCodeAt(i) === 125) {
+      i++;
+      return true;
+    }
+    for (;;) {
+      ws();
+      if (t.charCodeAt(i) !== 34) return false;
+      const key = str();
+      if (!key) return false;
+      ws();
+      if (t.charCodeAt(i) !== 58) return false;
+      i++;
+      ws();
+      const vs = i;
+      if (!value(depth + 1)) return false;
+      key.value = { start: vs, end: i };
+      ws();
+      const d = t.charCodeAt(i);
+      i++;
+      if (d === 125) return true;
+      if (d !== 44) return false;
+    }
+  }
+  if (c === 91) {
+    i++;
+    ws();
+    if (t.charCodeAt(i) === 93) {
+      i++;
+      return true;
+    }
+    for (;;) {
+      if (!value(depth + 1)) return false;
+      ws();
+      const d = t.charCodeAt(i);
+      i++;
+      if (d === 93) return true;
+      if (d !== 44) return false;
+    }
+  }
+  // number, true, false, null: JSON.parse validates them below.
+  const s = i;
+  while (i < n) {
+    const d = t.charCodeAt(i);
+    if (d === 44 || d === 93 || d === 125 || d === 32 || d === 10 || d === 13 || d === 9) break;
+    i++;
+  }
+  return i > s;
+}
+
 /** The string literals of `text`, or undefined when `text` is not one JSON value. */
 export function jsonLiterals(text: string): JsonLiteral[] | undefined {
-  const out: JsonLiteral[] = [];
-  let i = 0;
-  const n = text.length;
-
-  const ws = () => {
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 32 || c === 10 || c === 13 || c === 9) i++;
-      else break;
-    }
-  };
-
-  const str = (): JsonLiteral | undefined => {
-    const start = i;
-    i++; // opening quote
-    let escaped = false;
-    while (i < n) {
-      const c = text.charCodeAt(i);
-      if (c === 34) {
-        i++;
-        const lit = { start, end: i, escaped };
-        out.push(lit);
-        return lit;
-      }
-      if (c === 92) {
-        escaped = true;
-        i += 2;
-        continue;
-      }
-      if (c < 32) return undefined;
-      i++;
-    }
-    return undefined;
-  };
-
-  const value = (depth: number): boolean => {
-    if (depth > MAX_DEPTH) return false;
+  t = text;
+  i = 0;
+  n = text.length;
+  const lits: JsonLiteral[] = (out = []);
+  let ok = value(0);
+  if (ok) {
     ws();
-    if (i >= n) return false;
-    const c = text.charCodeAt(i);
-    if (c === 34) return str() !== undefined;
-    if (c === 123) {
-      i++;
-      ws();
-      if (text.charCodeAt(i) === 125) {
-        i++;
-        return true;
-      }
-      for (;;) {
-        ws();
-        if (text.charCodeAt(i) !== 34) return false;
-        const key = str();
-        if (!key) return false;
-        ws();
-        if (text.charCodeAt(i) !== 58) return false;
-        i++;
-        ws();
-        const vs = i;
-        if (!value(depth + 1)) return false;
-        key.value = { start: vs, end: i };
-        ws();
-        const d = text.charCodeAt(i);
-        i++;
-        if (d === 125) return true;
-        if (d !== 44) return false;
-      }
-    }
-    if (c === 91) {
-      i++;
-      ws();
-      if (text.charCodeAt(i) === 93) {
-        i++;
-        return true;
-      }
-      for (;;) {
-        if (!value(depth + 1)) return false;
-        ws();
-        const d = text.charCodeAt(i);
-        i++;
-        if (d === 93) return true;
-        if (d !== 44) return false;
-      }
-    }
-    // number, true, false, null: JSON.parse validates them below.
-    const s = i;
-    while (i < n) {
-      const d = text.charCodeAt(i);
-      if (d === 44 || d === 93 || d === 125 || d === 32 || d === 10 || d === 13 || d === 9) break;
-      i++;
-    }
-    return i > s;
-  };
-
-  if (!value(0)) return undefined;
-  ws();
-  if (i !== n) return undefined;
-  return out;
+    ok = i === n;
+  }
+  t = '';
+  out = [];
+  return ok ? lits : undefined;
 }
 
 /** Cheap check before tokenizing: the text starts like an object or array. */

@@ -19,17 +19,22 @@ export function compileGlobs(globs: readonly string[]): RE2 | undefined {
 /**
  * A pattern that finds a blocked key inside JSON text (`"password":`), added
  * to the engine's Set so that embedded JSON with such keys is parsed even
- * when no value rule fires.
+ * when no value rule fires. It may fire on more than blocked keys (the key
+ * rules decide): it starts at the glob's first literal, not at the key's
+ * opening quote, because a thread from every `"` through every string
+ * literal cost the Set pass over JSON 14% instead of 4%.
  */
 export function jsonKeyTrigger(block: readonly string[]): string | undefined {
   if (block.length === 0) return undefined;
   const parts = block.map((g) => {
     let out = '';
-    for (const ch of g) out += ch === '*' ? '[^"\\\\]*' : /[A-Za-z0-9_]/.test(ch) ? ch : `\\${ch}`;
+    let i = 0;
+    while (g[i] === '*') i++;
+    for (const ch of g.slice(i)) out += ch === '*' ? '[^"\\\\]*' : /[A-Za-z0-9_]/.test(ch) ? ch : `\\${ch}`;
     return out;
   });
   // Quotes may be escaped: a key of JSON nested in a JSON string.
-  return `(?i)"(?:${parts.join('|')})\\\\{0,3}"\\s*:`;
+  return `(?i)(?:${parts.join('|')})\\\\{0,3}"\\s*:`;
 }
 
 const CACHE_LIMIT = 10_000;

@@ -27,6 +27,12 @@ export class Tally {
   addAll(other: Tally): void {
     for (const [t, n] of other.types) this.add(t, n);
   }
+  /** Empty again, for reuse across items. */
+  reset(): this {
+    this.count = 0;
+    this.types.clear();
+    return this;
+  }
 }
 
 /** Returned in place of a value whose attribute must be removed (`drop` mode). */
@@ -51,10 +57,10 @@ function hidesMatches(text: string, a: number, b: number): boolean {
  * log line, in JSON) become two spaces, so `\nghp_…` keeps the word boundary
  * before the token. Same length, so offsets hold for the original text.
  */
-function scanView(text: string): string {
-  // Native substring searches first: most text has none of these.
-  if (!text.includes('\\n') && !text.includes('\\t') && !text.includes('\\r')) return text;
-  let i = text.indexOf('\\');
+function scanView(text: string, firstBackslash = text.indexOf('\\')): string {
+  // Most text has no backslash at all: one native search settles it.
+  if (firstBackslash < 0) return text;
+  let i = firstBackslash;
   let out: string[] | undefined;
   let from = 0;
   while (i >= 0 && i < text.length - 1) {
@@ -185,9 +191,12 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
    * masked string. The result is valid JSON and the rest is left as sent.
    */
   function redactJson(text: string, view: string, tally: Tally, found: Finding[] | undefined, depth: number, hits: readonly number[]): { text: string; drop: boolean } | undefined {
+    const raw = engine.findingsFor(view, hits);
+    // Nothing found, no blocked key seen, no escape that could hide a match:
+    // the text stays as it is, without tokenizing it.
+    if (raw.length === 0 && !triggered(hits) && !hidesMatches(text, 0, text.length)) return { text, drop: false };
     const lits = jsonLiterals(text);
     if (!lits) return undefined;
-    const raw = engine.findingsFor(view, hits);
     const used = new Uint8Array(raw.length);
     const edits: { start: number; end: number; text: string }[] = [];
     let drop = false;
@@ -282,8 +291,9 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
 
   function redactStringInner(text: string, tally: Tally, depth: number, found: Finding[] | undefined, probed?: readonly number[], probedView?: string): { text: string; drop: boolean } {
     const view = probedView ?? scanView(text);
-    const hits = probed ?? engine.probe(view);
     const json = scanJson && depth < MAX_JSON_DEPTH && looksLikeJson(text);
+    // The blocked-key trigger only matters to JSON text.
+    const hits = probed ?? engine.probe(view, json);
     if (hits.length === 0 && !(json && hidesMatches(text, 0, text.length))) return { text, drop: false };
     if (json) {
       const r = redactJson(text, view, tally, found, depth, hits);
@@ -298,10 +308,13 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
 
   /** True when the string may hold something: the Set hit, or JSON escapes hide text from it. */
   function gate(text: string): { view: string; hits: readonly number[] } | undefined {
-    const view = scanView(text);
-    const hits = engine.probe(view);
+    const bs = text.indexOf('\\');
+    const view = bs < 0 ? text : scanView(text, bs);
+    const json = scanJson && looksLikeJson(text);
+    // The blocked-key trigger only matters to JSON text.
+    const hits = engine.probe(view, json);
     if (hits.length > 0) return { view, hits };
-    if (scanJson && text.indexOf('\\') >= 0 && hidesMatches(text, 0, text.length) && looksLikeJson(text)) return { view, hits };
+    if (bs >= 0 && json && hidesMatches(text, bs, text.length)) return { view, hits };
     return undefined;
   }
 

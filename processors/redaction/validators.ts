@@ -222,18 +222,40 @@ export function isJwt(value: string): boolean {
 /** Shannon entropy in bits per character. */
 export function shannonEntropy(s: string): number {
   if (s.length === 0) return 0;
+  // ASCII (nearly every candidate) counts into a reused table.
+  let ascii = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128) {
+      ascii = false;
+      break;
+    }
+    ASCII_COUNTS[c]!++;
+  }
+  let h = 0;
+  if (ascii) {
+    for (let i = 0; i < s.length; i++) {
+      const n = ASCII_COUNTS[s.charCodeAt(i)]!;
+      if (n === 0) continue; // already counted
+      const p = n / s.length;
+      h -= p * Math.log2(p);
+      ASCII_COUNTS[s.charCodeAt(i)] = 0;
+    }
+    return h;
+  }
+  ASCII_COUNTS.fill(0);
   const counts = new Map<number, number>();
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     counts.set(c, (counts.get(c) ?? 0) + 1);
   }
-  let h = 0;
   for (const n of counts.values()) {
     const p = n / s.length;
     h -= p * Math.log2(p);
   }
   return h;
 }
+const ASCII_COUNTS = new Int32Array(128);
 
 // Character-class checks are plain loops: no regex, and no native call per check.
 function every(s: string, ok: (c: number) => boolean): boolean {
@@ -256,7 +278,21 @@ const PLACEHOLDER_RE = re('^(?:x+|\\*+|\\.+|<[^>]*>|\\$\\{[^}]*\\}|your[_-].*|ch
 const PLACEHOLDER = { test: (s: string) => re2test(PLACEHOLDER_RE, s) };
 const isLowerC = (c: number) => c >= 97 && c <= 122;
 // Lowercase words joined by _ . - / (identifiers, paths, file names), not random.
-const WORDY = { test: (s: string) => splitOn(s, '_.-/').every((w) => every(w, isLowerC)) };
+const WORDY = {
+  test: (s: string) => {
+    // Every segment between separators non-empty and all lowercase.
+    let len = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 95 || c === 46 || c === 45 || c === 47) {
+        if (len === 0) return false;
+        len = 0;
+      } else if (isLowerC(c)) len++;
+      else return false;
+    }
+    return len > 0;
+  },
+};
 const isB64C = (c: number) => isLetterC(c) || isDigitC(c) || c === 43 || c === 47 || c === 95 || c === 45;
 const BASE64 = {
   test: (s: string) => {
@@ -319,12 +355,25 @@ function camelIdentifier(v: string): boolean {
 
 /** projects/acme-prod/secrets/db-password/versions/3, ingest-deployment-5f7c9-x2x: no capitals, word segments. */
 function identifierLike(v: string): boolean {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
+  // Segments between - _ / . : at least 3, of which 2 are letters only, 3 or more long.
+  let parts = 1;
+  let words = 0;
+  let len = 0;
+  let letters = true;
+  for (let i = 0; i <= v.length; i++) {
+    const c = i < v.length ? v.charCodeAt(i) : -1;
     if (c >= 65 && c <= 90) return false;
+    if (c === -1 || c === 45 || c === 95 || c === 47 || c === 46) {
+      if (letters && len >= 3) words++;
+      if (c !== -1) parts++;
+      len = 0;
+      letters = true;
+    } else {
+      len++;
+      if (!isLetterC(c)) letters = false;
+    }
   }
-  const parts = splitOn(v, '-_/.');
-  return parts.length >= 3 && parts.filter((p) => LETTERS.test(p) && p.length >= 3).length >= 2;
+  return parts >= 3 && words >= 2;
 }
 
 /** Base64 of readable text (a cursor, a JSON page token) is data, not a key. */

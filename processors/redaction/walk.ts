@@ -35,13 +35,19 @@ function redactScope(scope: Scope, r: Redactor, t: Tally): void {
 export function redactBatchInPlace(batch: Batch, r: Redactor): BatchReport {
   const total = new Tally();
   let itemsRedacted = 0;
+  // One tally per item, reused: most items have nothing redacted.
+  const t = new Tally();
   const finish = (attrs: KeyValue[], item: Tally, outer: Tally) => {
+    if (item.count === 0 && outer.count === 0) {
+      summarize(attrs, item);
+      return;
+    }
     total.addAll(item);
     const row = new Tally();
     row.addAll(outer);
     row.addAll(item);
     summarize(attrs, row);
-    if (row.count > 0) itemsRedacted++;
+    itemsRedacted++;
   };
 
   if (batch.signal === 'traces') {
@@ -55,7 +61,7 @@ export function redactBatchInPlace(batch: Batch, r: Redactor): BatchReport {
         total.addAll(outer);
         outer.addAll(res);
         for (const span of ss.spans) {
-          const t = new Tally();
+          t.reset();
           span.name = r.redactString(span.name, t);
           r.redactAttributes(span.attributes, t);
           for (const ev of span.events) {
@@ -79,7 +85,7 @@ export function redactBatchInPlace(batch: Batch, r: Redactor): BatchReport {
         total.addAll(outer);
         outer.addAll(res);
         for (const rec of sl.logRecords) {
-          const t = new Tally();
+          t.reset();
           const body = r.redactValue(rec.body, t);
           // A dropped body cannot be removed from a log record: it becomes empty.
           rec.body = typeof body === 'symbol' ? null : body;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createRedactor, RuleCompileError } from '../../processors/redaction/index.js';
-import { compileEngine } from '../../processors/redaction/engine.js';
+import { compileEngine, splitAtGroup } from '../../processors/redaction/engine.js';
 import { ibanMod97, isCardNumber, isJwt, isSsn, luhn, shannonEntropy, isGenericSecret, isIpv6Address } from '../../processors/redaction/validators.js';
 import { ALL_TYPES, negativeGen, plant, rng } from '../fixtures/redaction/samples.js';
 
@@ -49,6 +49,17 @@ test('offsets are UTF-16 indices', () => {
   assert.ok(f);
   assert.equal(s.slice(f.start, f.end), 'jürgen@example.de');
   assert.equal(red.redactText(s).text, 'こんにちは😀 mail [REDACTED:email] ok');
+});
+
+test('offsets stay right from one non-ASCII text to the next of the same UTF-8 length', () => {
+  // Both are 30 bytes: the engine's reused buffer view is the same object.
+  const a = `bob@example.com ${'ü'.repeat(7)}`;
+  const b = `${'ü'.repeat(7)} bob@example.com`;
+  for (const s of [a, b, a, b]) {
+    const [f] = red.findings(s);
+    assert.ok(f);
+    assert.equal(s.slice(f.start, f.end), 'bob@example.com', s);
+  }
 });
 
 test('validators', () => {
@@ -147,4 +158,27 @@ test('keyword prefilter finds the same as the Set prefilter', () => {
     const p = plant(r, type);
     assert.deepEqual(k.findings(p.text), red.findings(p.text), type);
   }
+});
+
+test('group spans: the split fast path agrees with leftmost-first captures, and falls back when it cannot', () => {
+  const rule = (pattern: string) => createRedactor({ packs: [], rules: [{ name: 'r', type: 't', pattern, group: 'v' }] });
+  const span = (pattern: string, text: string) => red2(rule(pattern), text);
+  const red2 = (c: ReturnType<typeof createRedactor>, text: string) => c.findings(text).map((f) => text.slice(f.start, f.end));
+  // PRE alone is greedier than the whole match allows: the capture starts earlier.
+  assert.deepEqual(span('id=a+(?P<v>a[0-9]+)', 'x id=aaaa123 y'), ['a123']);
+  // VAL alone is greedier than POST allows.
+  assert.deepEqual(span('k=(?P<v>[a-z0-9]+)[0-9]', 'k=abc12 k=zz9'), ['abc1', 'zz']);
+  // Flags at the start apply to every part.
+  assert.deepEqual(span('(?i)(?:tok:|key=)(?P<v>[a-z]{4,})(?:;|$)', 'TOK:AbCd; KEY=wxyz'), ['AbCd', 'wxyz']);
+  // A top-level alternation cannot be split; the group may not take part.
+  assert.deepEqual(span('tok:(?P<v>[a-z]{4,})|zzz', 'tok:abcd and zzz'), ['abcd', 'zzz']);
+  // Non-ASCII before and inside the match: UTF-16 offsets.
+  assert.deepEqual(span('pw=(?P<v>\\S+)', 'ü😀 pw=jürgen😀 ok'), ['jürgen😀']);
+  assert.equal(splitAtGroup('a|(?P<v>b)', 'v'), undefined);
+  assert.equal(splitAtGroup('a(?P<v>b)+', 'v'), undefined);
+  assert.equal(splitAtGroup('a(?i)(?P<v>b)', 'v'), undefined);
+  assert.equal(splitAtGroup('(a(?P<v>b))', 'v'), undefined);
+  assert.ok(splitAtGroup('(?i)[(|](?:x|y)(?P<v>b(c|d))\\)', 'v'));
+  // Every built-in rule with a group takes the fast path.
+  for (const r of red.rules) if (r.group) assert.ok(splitAtGroup(r.pattern, r.group), r.name);
 });

@@ -12,7 +12,9 @@ export const piiRules: RuleSpec[] = [
   {
     name: 'email',
     type: 'email',
-    prefilter: '[\\p{L}\\p{N}._%+\\-]@[\\p{L}\\p{N}]',
+    // Up to a dot and two letters after the @: `app@sha256:…`, `pkg@2.1.0`
+    // and other non-addresses in clean text stop at the Set.
+    prefilter: '[\\p{L}\\p{N}._%+\\-]@[\\p{L}\\p{N}][\\p{L}\\p{N}\\-.]*\\.\\p{L}\\p{L}',
     // Letters beyond ASCII in the local part and the domain (jürgen@, IDNs);
     // no leading \\b, which RE2 computes on ASCII only.
     // Unbounded repeats: counted repeats of Unicode classes blow RE2's
@@ -48,7 +50,9 @@ export const piiRules: RuleSpec[] = [
   {
     name: 'credit_card',
     type: 'credit_card',
-    prefilter: '\\b[2-6][0-9][0-9][0-9][ \\-]?[0-9][0-9][0-9][0-9]',
+    // Thirteen digits at least: ids and hex trace ids that start with a few
+    // digits stop at the Set.
+    prefilter: '\\b[2-6][0-9][0-9][0-9](?:[ \\-]?[0-9]){9}',
     pattern: '\\b[2-6][0-9]{3}(?:[ \\-]?[0-9]){9,15}\\b',
     validator: 'luhn',
     boundary: 'number',
@@ -57,7 +61,8 @@ export const piiRules: RuleSpec[] = [
   {
     name: 'ssn',
     type: 'ssn',
-    prefilter: '\\b[0-8][0-9][0-9](?:-[0-9][0-9]-| [0-9][0-9] )[0-9]',
+    // Areas 000 and 666 are never issued (the validator rejects them too).
+    prefilter: '\\b(?:0(?:0[1-9]|[1-9][0-9])|[1-578][0-9][0-9]|6(?:[0-57-9][0-9]|6[0-57-9]))(?:-[0-9][0-9]-| [0-9][0-9] )[0-9]',
     pattern: '\\b[0-8][0-9]{2}(?:-[0-9]{2}-| [0-9]{2} )[0-9]{4}\\b',
     validator: 'ssn',
     boundary: 'number',
