@@ -6,35 +6,89 @@
 //            upper bound of "received by Sluice") → chat.postMessage received
 //            by the fake Slack
 //   unblock: decision received (the engine's timestamp on the decision
-//            event, stamped after auth, before the fsync'd append; ms
-//            resolution) → requireApproval resolved in the agent. Also shown:
-//            decision POST sent by the client → resolved.
-// Agent, Sluice and the fake Slack share this process and its 2 cores, so
-// every hop also pays for the others' CPU; figures are upper bounds.
+//            event, stamped after auth, before the durable append; ms
+//            resolution, rounded down, so up to 1 ms is added) →
+//            requireApproval resolved in the agent. Also shown: decision POST
+//            sent by the client → resolved.
+// The agents, the fake Slack and the approver (bench/lib/approvals-world.ts)
+// run in a child process by default, as they would on other machines; both
+// processes share this machine's cores. --same-process runs them on Sluice's
+// event loop instead (every hop then also pays for their CPU). Timestamps
+// taken in the child are moved onto this process's clock with the offset
+// measured over IPC (printed).
+// Each run starts cold: the first round (min(20, concurrent) requests) is a
+// warm-up, printed on its own, then --warmup rounds at full concurrency
+// (printed, not counted), then the measured rounds. Each round opens
+// `concurrent` requests at the same instant, waits until Slack has every
+// post, then sends every decision at the same instant: bursts, not a trickle.
 // Prints figures, then one JSON line.
-//   node --import tsx bench/approvals.ts [concurrent=200] [rounds=3]
+//   node --import tsx bench/approvals.ts [concurrent=200] [rounds=3] [--warmup=1] [--same-process] [--prof=FILE.cpuprofile]
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { parseConfigText } from '../config/load.js';
 import { startService } from '../pipeline/service.js';
 import { createLogger } from '../pipeline/telemetry/logger.js';
-import { ApprovalAttr } from '../approvals/types.js';
-import { requireApproval } from '../sdk/index.js';
-import { startFakeSlack, type SlackCall } from '../test/helpers/fake-slack.js';
+import { BENCH_TOKENS, epochNow, startWorld, type RoundTimes, type World } from './lib/approvals-world.js';
 
-const CONCURRENT = Number(process.argv[2] ?? 200);
-const ROUNDS = Number(process.argv[3] ?? 3);
-const AGENT = 'bench-agent-token-0123456789abcdef';
-const DECIDER = 'bench-decider-token-0123456789abcdef';
-const BOT = 'xoxb-bench';
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const flag = (name: string) => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+const CONCURRENT = Number(positional[0] ?? 200);
+const ROUNDS = Number(positional[1] ?? 3);
+const WARMUP = Number(flag('warmup')?.split('=')[1] ?? 1);
+const SAME_PROCESS = flag('same-process') !== undefined;
+const PROF = flag('prof')?.split('=')[1];
+const { agent: AGENT, decider: DECIDER, bot: BOT } = BENCH_TOKENS;
 
+/** The world over IPC, with its clock mapped onto ours. */
+async function startChildWorld(): Promise<World & { offsetMs: number; rttMs: number }> {
+  const child: ChildProcess = fork(new URL('./lib/approvals-world.ts', import.meta.url).pathname, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, SLUICE_BENCH_WORLD: '1' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const waiters: Array<(m: any) => void> = [];
+  child.on('message', (m: any) => {
+    if (m.op === 'error') throw new Error(`bench world failed: ${m.message}`);
+    waiters.shift()?.(m);
+  });
+  child.on('exit', (code) => {
+    if (code) throw new Error(`bench world exited with ${code}`);
+  });
+  const next = () => new Promise<any>((r) => waiters.push(r));
+  const ask = (m: unknown) => {
+    const p = next();
+    child.send(m as never);
+    return p;
+  };
+  const { slackUrl } = await next();
+  // Clock offset, NTP style: the sample with the shortest round trip bounds the error by half of it.
+  let best = { rtt: Infinity, offset: 0 };
+  for (let i = 0; i < 50; i++) {
+    const t0 = epochNow();
+    const { now } = await ask({ op: 'clock' });
+    const t1 = epochNow();
+    if (t1 - t0 < best.rtt) best = { rtt: t1 - t0, offset: now - (t0 + t1) / 2 };
+  }
+  const shift = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v - best.offset]));
+  return {
+    slackUrl,
+    offsetMs: best.offset,
+    rttMs: best.rtt,
+    target: (e) => void child.send({ op: 'target', ...e }),
+    async round(n) {
+      const { times } = (await ask({ op: 'round', n })) as { times: RoundTimes };
+      return { ids: times.ids, ended: shift(times.ended), posted: shift(times.posted), sent: shift(times.sent), resolved: shift(times.resolved) };
+    },
+    async close() {
+      await ask({ op: 'close' });
+    },
+  };
+}
+
+const world = SAME_PROCESS ? { ...(await startWorld()), offsetMs: 0, rttMs: 0 } : await startChildWorld();
 const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-approvals-'));
-const slack = await startFakeSlack({ botToken: BOT });
 await writeFile(
   join(dir, 'policy.yaml'),
   `version: 1
@@ -64,7 +118,7 @@ approvals:
       - { name: agent, value: "${AGENT}", scopes: [ingest, request] }
       - { name: approver, value: "${DECIDER}", scopes: [read, decide], identity: { id: approver@example.com, groups: [data-owners] } }
   channels:
-    slack: { bot_token: ${BOT}, signing_secret: bench-signing-secret, api_url: "${slack.apiUrl}", channel: "#approvals" }
+    slack: { bot_token: ${BOT}, signing_secret: bench-signing-secret, api_url: "${world.slackUrl}", channel: "#approvals" }
 service:
   data_dir: "${join(dir, 'data')}"
   telemetry: { logs: { level: warn }, admin: { endpoint: "127.0.0.1:0" } }
@@ -75,37 +129,13 @@ service:
   'bench',
 );
 const service = await startService(config, { logger: createLogger({ level: 'warn' }) });
-const api = `http://127.0.0.1:${service.ports.api}`;
+world.target({ api: `http://127.0.0.1:${service.ports.api}`, otlp: `http://127.0.0.1:${service.ports.http}/v1/traces` });
 
-// When each intent span ended in the agent, by approval id.
-const ended = new Map<string, number>();
-const stamp: SpanProcessor = {
-  onStart() {},
-  onEnd(span: ReadableSpan) {
-    const id = span.attributes[ApprovalAttr.id];
-    if (typeof id === 'string' && span.attributes[ApprovalAttr.phase] === 'request') ended.set(id, performance.now());
-  },
-  forceFlush: async () => {},
-  shutdown: async () => {},
-};
-const provider = new BasicTracerProvider({
-  resource: resourceFromAttributes({ 'service.name': 'bench-agent' }),
-  spanProcessors: [stamp, new SimpleSpanProcessor(new OTLPTraceExporter({ url: `http://127.0.0.1:${service.ports.http}/v1/traces`, concurrencyLimit: 10_000 }))],
-});
-
-const posted = new Map<string, number>();
-const epochNow = () => performance.timeOrigin + performance.now();
 const openedAt = new Map<string, number>();
 const decidedAt = new Map<string, number>();
 service.engine!.onEvent((e) => {
-  if (e.type === 'opened') openedAt.set(e.approvalId, performance.now());
+  if (e.type === 'opened') openedAt.set(e.approvalId, epochNow());
   if (e.type === 'approved') decidedAt.set(e.approvalId, e.at);
-});
-slack.events.on('call', (c: SlackCall) => {
-  if (c.method !== 'chat.postMessage') return;
-  const actions = (c.args.blocks as Array<{ type: string; elements?: Array<{ value?: string }> }>).find((b) => b.type === 'actions');
-  const id = actions?.elements?.[0]?.value;
-  if (id) posted.set(id, c.at);
 });
 
 const pct = (xs: number[], p: number) => {
@@ -114,86 +144,63 @@ const pct = (xs: number[], p: number) => {
 };
 
 async function round(n: number) {
-  const ids: string[] = [];
-  let check = () => {};
-  // Slack may be posted to before the agent learns its request went out: check on both.
-  const allPosted = new Promise<void>((resolve) => {
-    check = () => {
-      if (ids.length === n && ids.every((id) => posted.has(id))) {
-        slack.events.off('call', check);
-        resolve();
-      }
-    };
-    slack.events.on('call', check);
-  });
-  const resolvedAt = new Map<string, number>();
-  const waits = Array.from({ length: n }, (_, i) =>
-    requireApproval({
-      action: 'export_table',
-      resource: `warehouse.t${i}`,
-      reason: 'bench',
-      arguments: { table: `t${i}`, rows: i },
-      attributes: { 'enduser.id': `user${i}@example.com` },
-      endpoint: api,
-      token: AGENT,
-      tracerProvider: provider,
-      timeoutMs: 120_000,
-      onRequested: (id) => {
-        ids.push(id);
-        check();
-      },
-    }).then((a) => resolvedAt.set(a.id, epochNow())),
-  );
-  await allPosted;
-  // Every agent is now parked on the long-poll; decide them all at once.
-  const sentAt = new Map<string, number>();
-  await Promise.all(
-    ids.map(async (id) => {
-      sentAt.set(id, epochNow());
-      const res = await fetch(`${api}/v1/approvals/${id}/decisions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${DECIDER}`, 'content-type': 'application/json' },
-        body: '{"decision":"approve"}',
-      });
-      if (res.status !== 200) throw new Error(`decision answered ${res.status}`);
-      await res.arrayBuffer();
-    }),
-  );
-  await Promise.all(waits);
+  const t = await world.round(n);
   return {
-    notify: ids.map((id) => posted.get(id)! - ended.get(id)!),
-    openedToPosted: ids.map((id) => posted.get(id)! - openedAt.get(id)!),
-    unblock: ids.map((id) => Math.max(0, resolvedAt.get(id)! - decidedAt.get(id)!)),
-    sentToResolved: ids.map((id) => resolvedAt.get(id)! - sentAt.get(id)!),
+    notify: t.ids.map((id) => t.posted[id] - t.ended[id]),
+    openedToPosted: t.ids.map((id) => t.posted[id] - openedAt.get(id)!),
+    unblock: t.ids.map((id) => Math.max(0, t.resolved[id] - decidedAt.get(id)!)),
+    sentToResolved: t.ids.map((id) => t.resolved[id] - t.sent[id]),
   };
 }
 
-await round(Math.min(20, CONCURRENT)); // warm-up: JIT, connections, journal file
-const all = { notify: [] as number[], openedToPosted: [] as number[], unblock: [] as number[], sentToResolved: [] as number[] };
 const line = (name: string, xs: number[]) => `${name} p50 ${pct(xs, 50).toFixed(2)} ms p99 ${pct(xs, 99).toFixed(2)} ms`;
+const where = SAME_PROCESS ? 'agents + fake Slack in this process' : `agents + fake Slack in a child process (clock offset ${world.offsetMs.toFixed(3)} ms, ±${(world.rttMs / 2).toFixed(3)} ms)`;
+console.log(`${where}; ${CONCURRENT} concurrent, ${WARMUP} warm-up round(s), ${ROUNDS} measured`);
+const cold = await round(Math.min(20, CONCURRENT)); // JIT, connections, journal file
+console.log(`cold round (warm-up, not counted): ${cold.notify.length} concurrent  ${line('notify', cold.notify)}  ${line('unblock', cold.unblock)}`);
+for (let r = 0; r < WARMUP; r++) {
+  const t = await round(CONCURRENT);
+  console.log(`warm-up round ${r + 1} (not counted): ${CONCURRENT} concurrent  ${line('notify', t.notify)}  ${line('unblock', t.unblock)}`);
+}
+// --prof=FILE: a CPU profile of this (Sluice's) process over the measured rounds.
+const inspector = PROF ? new (await import('node:inspector/promises')).Session() : undefined;
+if (inspector) {
+  inspector.connect();
+  await inspector.post('Profiler.enable');
+  await inspector.post('Profiler.start');
+}
+const all = { notify: [] as number[], openedToPosted: [] as number[], unblock: [] as number[], sentToResolved: [] as number[] };
 for (let r = 0; r < ROUNDS; r++) {
   const t = await round(CONCURRENT);
   for (const k of Object.keys(all) as Array<keyof typeof all>) all[k].push(...t[k]);
   console.log(`round ${r + 1}: ${CONCURRENT} concurrent  ${line('notify', t.notify)}  ${line('unblock', t.unblock)}`);
 }
+if (inspector) {
+  const { profile } = await inspector.post('Profiler.stop');
+  await writeFile(PROF!, JSON.stringify(profile));
+  inspector.disconnect();
+}
 const { notify, unblock } = all;
-console.log(`all (n=${notify.length}):`);
+console.log(`measured rounds (n=${notify.length}):`);
 console.log(`  notify   intent span ended → chat.postMessage received   ${line('', notify)}`);
 console.log(`           of which request opened → chat.postMessage      ${line('', all.openedToPosted)}`);
 console.log(`  unblock  decision received → requireApproval resolved    ${line('', unblock)}`);
 console.log(`           decision POST sent → requireApproval resolved   ${line('', all.sentToResolved)}`);
 
-await provider.shutdown();
+// Sluice first: it finishes its Slack updates against the still-running fake Slack.
 await service.stop();
-await slack.close();
+await world.close();
 await rm(dir, { recursive: true, force: true });
 console.log(
   JSON.stringify({
     concurrent: CONCURRENT,
     samples: notify.length,
+    same_process: SAME_PROCESS,
     notify_p50_ms: +pct(notify, 50).toFixed(2),
     notify_p99_ms: +pct(notify, 99).toFixed(2),
     unblock_p50_ms: +pct(unblock, 50).toFixed(2),
     unblock_p99_ms: +pct(unblock, 99).toFixed(2),
+    cold_notify_p99_ms: +pct(cold.notify, 99).toFixed(2),
+    cold_unblock_p99_ms: +pct(cold.unblock, 99).toFixed(2),
   }),
 );
