@@ -169,12 +169,18 @@ if (inspector) {
   await inspector.post('Profiler.enable');
   await inspector.post('Profiler.start');
 }
+// CPU this process (Sluice; with --same-process also the agents and Slack)
+// spent per request over the measured rounds: steadier than latency on a
+// shared machine, and what a burst's latency grows with.
+const cpu0 = process.cpuUsage();
 const all = { notify: [] as number[], openedToPosted: [] as number[], unblock: [] as number[], sentToResolved: [] as number[] };
 for (let r = 0; r < ROUNDS; r++) {
   const t = await round(CONCURRENT);
   for (const k of Object.keys(all) as Array<keyof typeof all>) all[k].push(...t[k]);
   console.log(`round ${r + 1}: ${CONCURRENT} concurrent  ${line('notify', t.notify)}  ${line('unblock', t.unblock)}`);
 }
+const cpu = process.cpuUsage(cpu0);
+const cpuPerRequest = (cpu.user + cpu.system) / 1000 / (ROUNDS * CONCURRENT);
 if (inspector) {
   const { profile } = await inspector.post('Profiler.stop');
   await writeFile(PROF!, JSON.stringify(profile));
@@ -186,6 +192,7 @@ console.log(`  notify   intent span ended → chat.postMessage received   ${line
 console.log(`           of which request opened → chat.postMessage      ${line('', all.openedToPosted)}`);
 console.log(`  unblock  decision received → requireApproval resolved    ${line('', unblock)}`);
 console.log(`           decision POST sent → requireApproval resolved   ${line('', all.sentToResolved)}`);
+console.log(`  CPU of ${SAME_PROCESS ? 'this process (Sluice + agents + Slack)' : "Sluice's process"}: ${cpuPerRequest.toFixed(2)} ms per request (user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms)`);
 
 // Sluice first: it finishes its Slack updates against the still-running fake Slack.
 await service.stop();
@@ -202,5 +209,6 @@ console.log(
     unblock_p99_ms: +pct(unblock, 99).toFixed(2),
     cold_notify_p99_ms: +pct(cold.notify, 99).toFixed(2),
     cold_unblock_p99_ms: +pct(cold.unblock, 99).toFixed(2),
+    cpu_ms_per_request: +cpuPerRequest.toFixed(2),
   }),
 );
