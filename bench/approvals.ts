@@ -10,12 +10,13 @@
 //            resolution, rounded down, so up to 1 ms is added) →
 //            requireApproval resolved in the agent. Also shown: decision POST
 //            sent by the client → resolved.
-// The agents, the fake Slack and the approver (bench/lib/approvals-world.ts)
-// run in a child process by default, as they would on other machines; both
-// processes share this machine's cores. --same-process runs them on Sluice's
-// event loop instead (every hop then also pays for their CPU). Timestamps
-// taken in the child are moved onto this process's clock with the offset
-// measured over IPC (printed).
+// The agents with the approver, and the fake Slack (bench/lib/approvals-world.ts)
+// run in two child processes by default, as they would on other machines: the
+// agents' CPU is not on Sluice's event loop, and Slack's receive stamp is not
+// held up behind the agents' work. All processes share this machine's cores.
+// --same-process runs both on Sluice's event loop instead (every hop then
+// also pays for their CPU). Timestamps taken in a child are moved onto this
+// process's clock with the offset measured over IPC (printed).
 // Each run starts cold: the first round (min(20, concurrent) requests) is a
 // warm-up, printed on its own, then --warmup rounds at full concurrency
 // (printed, not counted), then the measured rounds. Each round opens
@@ -30,7 +31,7 @@ import { join } from 'node:path';
 import { parseConfigText } from '../config/load.js';
 import { startService } from '../pipeline/service.js';
 import { createLogger } from '../pipeline/telemetry/logger.js';
-import { BENCH_TOKENS, epochNow, startWorld, type RoundTimes, type World } from './lib/approvals-world.js';
+import { BENCH_TOKENS, epochNow, startAgents, startSlack, type AgentTimes } from './lib/approvals-world.js';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const flag = (name: string) => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
@@ -41,20 +42,38 @@ const SAME_PROCESS = flag('same-process') !== undefined;
 const PROF = flag('prof')?.split('=')[1];
 const { agent: AGENT, decider: DECIDER, bot: BOT } = BENCH_TOKENS;
 
-/** The world over IPC, with its clock mapped onto ours. */
-async function startChildWorld(): Promise<World & { offsetMs: number; rttMs: number }> {
+/** When chat.postMessage arrived at Slack, per approval id, on this process's clock. */
+const posted = new Map<string, number>();
+let onPosted = () => {};
+const notePosted = (id: string, at: number) => {
+  posted.set(id, at);
+  onPosted();
+};
+
+interface Child {
+  ask(m: unknown): Promise<any>;
+  send(m: unknown): void;
+  /** Child clock minus ours, and the bound on its error (half the shortest round trip). */
+  offsetMs: number;
+  errMs: number;
+  first: any;
+}
+
+/** A child over IPC, with its clock offset measured NTP style (the shortest of 50 round trips). */
+async function fork_(role: 'agents' | 'slack', onPush: (m: any) => void): Promise<Child> {
   const child: ChildProcess = fork(new URL('./lib/approvals-world.ts', import.meta.url).pathname, [], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, SLUICE_BENCH_WORLD: '1' },
+    env: { ...process.env, SLUICE_BENCH_CHILD: role },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const waiters: Array<(m: any) => void> = [];
   child.on('message', (m: any) => {
-    if (m.op === 'error') throw new Error(`bench world failed: ${m.message}`);
+    if (m.op === 'error') throw new Error(`bench ${role} failed: ${m.message}`);
+    if (m.op === 'posted') return onPush(m);
     waiters.shift()?.(m);
   });
   child.on('exit', (code) => {
-    if (code) throw new Error(`bench world exited with ${code}`);
+    if (code) throw new Error(`bench ${role} exited with ${code}`);
   });
   const next = () => new Promise<any>((r) => waiters.push(r));
   const ask = (m: unknown) => {
@@ -62,8 +81,7 @@ async function startChildWorld(): Promise<World & { offsetMs: number; rttMs: num
     child.send(m as never);
     return p;
   };
-  const { slackUrl } = await next();
-  // Clock offset, NTP style: the sample with the shortest round trip bounds the error by half of it.
+  const first = await next();
   let best = { rtt: Infinity, offset: 0 };
   for (let i = 0; i < 50; i++) {
     const t0 = epochNow();
@@ -71,23 +89,56 @@ async function startChildWorld(): Promise<World & { offsetMs: number; rttMs: num
     const t1 = epochNow();
     if (t1 - t0 < best.rtt) best = { rtt: t1 - t0, offset: now - (t0 + t1) / 2 };
   }
-  const shift = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v - best.offset]));
+  return { ask, send: (m) => void child.send(m as never), offsetMs: best.offset, errMs: best.rtt / 2, first };
+}
+
+interface World {
+  slackUrl: string;
+  clocks: string;
+  target(e: { api: string; otlp: string }): void;
+  request(n: number): Promise<string[]>;
+  decide(): Promise<AgentTimes>;
+  close(): Promise<void>;
+}
+
+async function startWorld(): Promise<World> {
+  if (SAME_PROCESS) {
+    const slack = await startSlack(notePosted);
+    const agents = await startAgents();
+    return {
+      slackUrl: slack.url,
+      clocks: 'one clock',
+      target: agents.target,
+      request: agents.request,
+      decide: agents.decide,
+      async close() {
+        await agents.close();
+        await slack.close();
+      },
+    };
+  }
+  let slackOffset = 0;
+  const slack = await fork_('slack', (m) => notePosted(m.id, m.at - slackOffset));
+  slackOffset = slack.offsetMs;
+  const agents = await fork_('agents', () => {});
+  const shift = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v - agents.offsetMs]));
   return {
-    slackUrl,
-    offsetMs: best.offset,
-    rttMs: best.rtt,
-    target: (e) => void child.send({ op: 'target', ...e }),
-    async round(n) {
-      const { times } = (await ask({ op: 'round', n })) as { times: RoundTimes };
-      return { ids: times.ids, ended: shift(times.ended), posted: shift(times.posted), sent: shift(times.sent), resolved: shift(times.resolved) };
+    slackUrl: slack.first.slackUrl,
+    clocks: `clock offsets: agents ${agents.offsetMs.toFixed(3)} ± ${agents.errMs.toFixed(3)} ms, slack ${slack.offsetMs.toFixed(3)} ± ${slack.errMs.toFixed(3)} ms`,
+    target: (e) => agents.send({ op: 'target', ...e }),
+    request: async (n) => (await agents.ask({ op: 'request', n })).ids,
+    async decide() {
+      const { times } = (await agents.ask({ op: 'decide' })) as { times: AgentTimes };
+      return { ended: shift(times.ended), sent: shift(times.sent), resolved: shift(times.resolved) };
     },
     async close() {
-      await ask({ op: 'close' });
+      await agents.ask({ op: 'close' });
+      await slack.ask({ op: 'close' });
     },
   };
 }
 
-const world = SAME_PROCESS ? { ...(await startWorld()), offsetMs: 0, rttMs: 0 } : await startChildWorld();
+const world = await startWorld();
 const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-approvals-'));
 await writeFile(
   join(dir, 'policy.yaml'),
@@ -144,17 +195,26 @@ const pct = (xs: number[], p: number) => {
 };
 
 async function round(n: number) {
-  const t = await world.round(n);
+  const ids = await world.request(n);
+  // Slack may have every post before the agents learn their requests went out, or after.
+  await new Promise<void>((resolve) => {
+    onPosted = () => {
+      if (ids.every((id) => posted.has(id))) resolve();
+    };
+    onPosted();
+  });
+  // Every agent is now parked on the long-poll; decide them all at once.
+  const t = await world.decide();
   return {
-    notify: t.ids.map((id) => t.posted[id] - t.ended[id]),
-    openedToPosted: t.ids.map((id) => t.posted[id] - openedAt.get(id)!),
-    unblock: t.ids.map((id) => Math.max(0, t.resolved[id] - decidedAt.get(id)!)),
-    sentToResolved: t.ids.map((id) => t.resolved[id] - t.sent[id]),
+    notify: ids.map((id) => posted.get(id)! - t.ended[id]!),
+    openedToPosted: ids.map((id) => posted.get(id)! - openedAt.get(id)!),
+    unblock: ids.map((id) => Math.max(0, t.resolved[id]! - decidedAt.get(id)!)),
+    sentToResolved: ids.map((id) => t.resolved[id]! - t.sent[id]!),
   };
 }
 
 const line = (name: string, xs: number[]) => `${name} p50 ${pct(xs, 50).toFixed(2)} ms p99 ${pct(xs, 99).toFixed(2)} ms`;
-const where = SAME_PROCESS ? 'agents + fake Slack in this process' : `agents + fake Slack in a child process (clock offset ${world.offsetMs.toFixed(3)} ms, ±${(world.rttMs / 2).toFixed(3)} ms)`;
+const where = SAME_PROCESS ? 'agents and fake Slack in this process' : `agents and fake Slack in two child processes (${world.clocks})`;
 console.log(`${where}; ${CONCURRENT} concurrent, ${WARMUP} warm-up round(s), ${ROUNDS} measured`);
 const cold = await round(Math.min(20, CONCURRENT)); // JIT, connections, journal file
 console.log(`cold round (warm-up, not counted): ${cold.notify.length} concurrent  ${line('notify', cold.notify)}  ${line('unblock', cold.unblock)}`);

@@ -1,10 +1,11 @@
 // Everything outside Sluice in bench/approvals.ts: agents (the real
-// OpenTelemetry SDK + requireApproval), a fake Slack on loopback, and the
-// approver who POSTs decisions. bench/approvals.ts runs it in a child process
-// (as in production, the agents' and Slack's CPU is not Sluice's event loop;
-// both processes still share the machine's cores) or, with --same-process,
-// inside its own. Every timestamp is epoch milliseconds with sub-millisecond
-// resolution (performance.timeOrigin + performance.now()).
+// OpenTelemetry SDK + requireApproval) with the approver who POSTs decisions,
+// and a fake Slack on loopback. bench/approvals.ts runs each in a child
+// process of its own (as in production, neither's CPU is Sluice's event loop,
+// and Slack's receive time is not held up by the agents' work; all processes
+// still share the machine's cores) or, with --same-process, inside its own.
+// Every timestamp is epoch milliseconds with sub-millisecond resolution
+// (performance.timeOrigin + performance.now()).
 import { performance } from 'node:perf_hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -21,28 +22,26 @@ export const BENCH_TOKENS = {
 
 export const epochNow = (): number => performance.timeOrigin + performance.now();
 
-/** Per request of one round: when its intent span ended, Slack got the post, the decision was sent, requireApproval resolved. */
-export interface RoundTimes {
-  ids: string[];
+/** Per request of one round: when its intent span ended, its decision was sent, and requireApproval resolved. */
+export interface AgentTimes {
   ended: Record<string, number>;
-  posted: Record<string, number>;
   sent: Record<string, number>;
   resolved: Record<string, number>;
 }
 
-export interface World {
-  slackUrl: string;
+export interface Agents {
   target(endpoints: { api: string; otlp: string }): void;
-  round(n: number): Promise<RoundTimes>;
+  /** Starts n requireApproval calls at once; resolves with their ids once every intent span was accepted by Sluice. */
+  request(n: number): Promise<string[]>;
+  /** Approves every request of the last request() at once; resolves when every requireApproval has. */
+  decide(): Promise<AgentTimes>;
   close(): Promise<void>;
 }
 
-export async function startWorld(): Promise<World> {
-  const slack = await startFakeSlack({ botToken: BENCH_TOKENS.bot });
+export async function startAgents(): Promise<Agents> {
   let api = '';
   let provider: BasicTracerProvider | undefined;
   const ended = new Map<string, number>();
-  const posted = new Map<string, number>();
   const stamp: SpanProcessor = {
     onStart() {},
     onEnd(span: ReadableSpan) {
@@ -52,69 +51,9 @@ export async function startWorld(): Promise<World> {
     forceFlush: async () => {},
     shutdown: async () => {},
   };
-  slack.events.on('call', (c: SlackCall) => {
-    if (c.method !== 'chat.postMessage') return;
-    const actions = (c.args.blocks as Array<{ type: string; elements?: Array<{ value?: string }> }>).find((b) => b.type === 'actions');
-    const id = actions?.elements?.[0]?.value;
-    // c.at is performance.now() when the request arrived.
-    if (id) posted.set(id, performance.timeOrigin + c.at);
-  });
-
-  async function round(n: number): Promise<RoundTimes> {
-    if (!provider) throw new Error('world: target() first');
-    const tp = provider;
-    const ids: string[] = [];
-    let check = () => {};
-    // Slack may be posted to before the agent learns its request went out: check on both.
-    const allPosted = new Promise<void>((resolve) => {
-      check = () => {
-        if (ids.length === n && ids.every((id) => posted.has(id))) {
-          slack.events.off('call', check);
-          resolve();
-        }
-      };
-      slack.events.on('call', check);
-    });
-    const resolved = new Map<string, number>();
-    const waits = Array.from({ length: n }, (_, i) =>
-      requireApproval({
-        action: 'export_table',
-        resource: `warehouse.t${i}`,
-        reason: 'bench',
-        arguments: { table: `t${i}`, rows: i },
-        attributes: { 'enduser.id': `user${i}@example.com` },
-        endpoint: api,
-        token: BENCH_TOKENS.agent,
-        tracerProvider: tp,
-        timeoutMs: 120_000,
-        onRequested: (id) => {
-          ids.push(id);
-          check();
-        },
-      }).then((a) => resolved.set(a.id, epochNow())),
-    );
-    await allPosted;
-    // Every agent is now parked on the long-poll; decide them all at once.
-    const sent = new Map<string, number>();
-    await Promise.all(
-      ids.map(async (id) => {
-        sent.set(id, epochNow());
-        const res = await fetch(`${api}/v1/approvals/${id}/decisions`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${BENCH_TOKENS.decider}`, 'content-type': 'application/json' },
-          body: '{"decision":"approve"}',
-        });
-        if (res.status !== 200) throw new Error(`decision answered ${res.status}`);
-        await res.arrayBuffer();
-      }),
-    );
-    await Promise.all(waits);
-    const pick = (m: Map<string, number>) => Object.fromEntries(ids.map((id) => [id, m.get(id)!]));
-    return { ids, ended: pick(ended), posted: pick(posted), sent: pick(sent), resolved: pick(resolved) };
-  }
+  let current: { ids: string[]; waits: Array<Promise<unknown>>; resolved: Map<string, number> } | undefined;
 
   return {
-    slackUrl: slack.apiUrl,
     target(e) {
       api = e.api;
       provider = new BasicTracerProvider({
@@ -122,27 +61,89 @@ export async function startWorld(): Promise<World> {
         spanProcessors: [stamp, new SimpleSpanProcessor(new OTLPTraceExporter({ url: e.otlp, concurrencyLimit: 10_000 }))],
       });
     },
-    round,
+    request(n) {
+      if (!provider) throw new Error('agents: target() first');
+      const tp = provider;
+      const ids: string[] = [];
+      const resolved = new Map<string, number>();
+      return new Promise((resolveIds, reject) => {
+        const waits = Array.from({ length: n }, (_, i) =>
+          requireApproval({
+            action: 'export_table',
+            resource: `warehouse.t${i}`,
+            reason: 'bench',
+            arguments: { table: `t${i}`, rows: i },
+            attributes: { 'enduser.id': `user${i}@example.com` },
+            endpoint: api,
+            token: BENCH_TOKENS.agent,
+            tracerProvider: tp,
+            timeoutMs: 120_000,
+            onRequested: (id) => {
+              ids.push(id);
+              if (ids.length === n) resolveIds([...ids]);
+            },
+          }).then((a) => void resolved.set(a.id, epochNow())),
+        );
+        for (const w of waits) w.catch(reject);
+        current = { ids, waits, resolved };
+      });
+    },
+    async decide() {
+      if (!current) throw new Error('agents: request() first');
+      const { ids, waits, resolved } = current;
+      const sent = new Map<string, number>();
+      await Promise.all(
+        ids.map(async (id) => {
+          sent.set(id, epochNow());
+          const res = await fetch(`${api}/v1/approvals/${id}/decisions`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${BENCH_TOKENS.decider}`, 'content-type': 'application/json' },
+            body: '{"decision":"approve"}',
+          });
+          if (res.status !== 200) throw new Error(`decision answered ${res.status}`);
+          await res.arrayBuffer();
+        }),
+      );
+      await Promise.all(waits);
+      const pick = (m: Map<string, number>) => Object.fromEntries(ids.map((id) => [id, m.get(id)!]));
+      return { ended: pick(ended), sent: pick(sent), resolved: pick(resolved) };
+    },
     async close() {
       await provider?.shutdown();
-      await slack.close();
     },
   };
 }
 
-// As a child process: driven by bench/approvals.ts over IPC.
-type Msg = { op: 'target'; api: string; otlp: string } | { op: 'round'; n: number } | { op: 'clock' } | { op: 'close' };
-if (process.send && process.env.SLUICE_BENCH_WORLD === '1') {
-  const world = await startWorld();
+/** The fake Slack; onPosted(id, epoch ms) when a chat.postMessage for a request arrives. */
+export async function startSlack(onPosted: (id: string, at: number) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const slack = await startFakeSlack({ botToken: BENCH_TOKENS.bot });
+  slack.events.on('call', (c: SlackCall) => {
+    if (c.method !== 'chat.postMessage') return;
+    const actions = (c.args.blocks as Array<{ type: string; elements?: Array<{ value?: string }> }>).find((b) => b.type === 'actions');
+    const id = actions?.elements?.[0]?.value;
+    // c.at is performance.now() when the request arrived.
+    if (id) onPosted(id, performance.timeOrigin + c.at);
+  });
+  return { url: slack.apiUrl, close: () => slack.close() };
+}
+
+// As a child process, driven by bench/approvals.ts over IPC: SLUICE_BENCH_CHILD=agents|slack.
+type Msg = { op: 'target'; api: string; otlp: string } | { op: 'request'; n: number } | { op: 'decide' } | { op: 'clock' } | { op: 'close' };
+const role = process.env.SLUICE_BENCH_CHILD;
+if (process.send && (role === 'agents' || role === 'slack')) {
   const send = (m: unknown) => process.send!(m);
+  const agents = role === 'agents' ? await startAgents() : undefined;
+  const slack = role === 'slack' ? await startSlack((id, at) => send({ op: 'posted', id, at })) : undefined;
   process.on('message', (m: Msg) => {
     void (async () => {
       try {
-        if (m.op === 'target') world.target(m);
-        else if (m.op === 'clock') send({ op: 'clock', now: epochNow() });
-        else if (m.op === 'round') send({ op: 'round', times: await world.round(m.n) });
+        if (m.op === 'clock') send({ op: 'clock', now: epochNow() });
+        else if (m.op === 'target') agents!.target(m);
+        else if (m.op === 'request') send({ op: 'request', ids: await agents!.request(m.n) });
+        else if (m.op === 'decide') send({ op: 'decide', times: await agents!.decide() });
         else if (m.op === 'close') {
-          await world.close();
+          await agents?.close();
+          await slack?.close();
           send({ op: 'close' });
           process.disconnect();
         }
@@ -151,5 +152,5 @@ if (process.send && process.env.SLUICE_BENCH_WORLD === '1') {
       }
     })();
   });
-  send({ op: 'ready', slackUrl: world.slackUrl });
+  send({ op: 'ready', slackUrl: slack?.url });
 }
