@@ -25,6 +25,7 @@
 // Prints figures, then one JSON line.
 //   node --import tsx bench/approvals.ts [concurrent=200] [rounds=3] [--warmup=1] [--same-process] [--prof=FILE.cpuprofile]
 import { fork, type ChildProcess } from 'node:child_process';
+import { subscribe } from 'node:diagnostics_channel';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,6 +185,15 @@ world.target({ api: `http://127.0.0.1:${service.ports.api}`, otlp: `http://127.0
 
 const openedAt = new Map<string, number>();
 const decidedAt = new Map<string, number>();
+// When Sluice finished writing the answer to a request's decision long-poll
+// (the last answer, the one that carried the decision): unblock without the
+// agent's side of the connection.
+const answeredAt = new Map<string, number>();
+const DECISION_POLL = /^\/v1\/approvals\/([^/?]+)\/decision\?/;
+subscribe('http.server.response.finish', (m) => {
+  const id = DECISION_POLL.exec((m as { request: { url?: string } }).request.url ?? '')?.[1];
+  if (id) answeredAt.set(decodeURIComponent(id), epochNow());
+});
 service.engine!.onEvent((e) => {
   if (e.type === 'opened') openedAt.set(e.approvalId, epochNow());
   if (e.type === 'approved') decidedAt.set(e.approvalId, e.at);
@@ -210,6 +220,7 @@ async function round(n: number) {
     openedToPosted: ids.map((id) => posted.get(id)! - openedAt.get(id)!),
     unblock: ids.map((id) => Math.max(0, t.resolved[id]! - decidedAt.get(id)!)),
     sentToResolved: ids.map((id) => t.resolved[id]! - t.sent[id]!),
+    decidedToAnswered: ids.map((id) => Math.max(0, answeredAt.get(id)! - decidedAt.get(id)!)),
   };
 }
 
@@ -233,7 +244,7 @@ if (inspector) {
 // spent per request over the measured rounds: steadier than latency on a
 // shared machine, and what a burst's latency grows with.
 const cpu0 = process.cpuUsage();
-const all = { notify: [] as number[], openedToPosted: [] as number[], unblock: [] as number[], sentToResolved: [] as number[] };
+const all = { notify: [] as number[], openedToPosted: [] as number[], unblock: [] as number[], sentToResolved: [] as number[], decidedToAnswered: [] as number[] };
 for (let r = 0; r < ROUNDS; r++) {
   const t = await round(CONCURRENT);
   for (const k of Object.keys(all) as Array<keyof typeof all>) all[k].push(...t[k]);
@@ -251,6 +262,7 @@ console.log(`measured rounds (n=${notify.length}):`);
 console.log(`  notify   intent span ended → chat.postMessage received   ${line('', notify)}`);
 console.log(`           of which request opened → chat.postMessage      ${line('', all.openedToPosted)}`);
 console.log(`  unblock  decision received → requireApproval resolved    ${line('', unblock)}`);
+console.log(`           of which decision received → long-poll answered ${line('', all.decidedToAnswered)}`);
 console.log(`           decision POST sent → requireApproval resolved   ${line('', all.sentToResolved)}`);
 console.log(`  CPU of ${SAME_PROCESS ? 'this process (Sluice + agents + Slack)' : "Sluice's process"}: ${cpuPerRequest.toFixed(2)} ms per request (user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms)`);
 
@@ -269,6 +281,8 @@ console.log(
     unblock_p99_ms: +pct(unblock, 99).toFixed(2),
     cold_notify_p99_ms: +pct(cold.notify, 99).toFixed(2),
     cold_unblock_p99_ms: +pct(cold.unblock, 99).toFixed(2),
+    opened_to_posted_p99_ms: +pct(all.openedToPosted, 99).toFixed(2),
+    decided_to_answered_p99_ms: +pct(all.decidedToAnswered, 99).toFixed(2),
     cpu_ms_per_request: +cpuPerRequest.toFixed(2),
   }),
 );
