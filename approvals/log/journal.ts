@@ -1,10 +1,10 @@
 // The embedded approval log: one append-only JSON-lines file,
 // `<dataDir>/approvals/journal.jsonl`, hash-chained, durable (O_DSYNC write,
 // or write + fdatasync where O_DSYNC does not exist) before any append
-// resolves. Appends are serialised through one queue; a write starts as soon
-// as the previous one is durable, and appends that arrive meanwhile are
-// written and synced together (group commit), so each is still durable before
-// it is acknowledged while a burst costs one sync, not one per event.
+// resolves. Appends are serialised through one queue; appends that arrive in
+// the same event-loop turn, or while a write is in flight, are written and
+// synced together (group commit), so each is still durable before it is
+// acknowledged while a burst costs one sync, not one per event.
 import { constants } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -157,10 +157,12 @@ export class JournalLog implements ApprovalLog {
   }
 
   private async drainQueue(): Promise<void> {
-    // Appends queued in the same run of microtasks (a batch of spans opening
-    // requests together) join the first write; nothing waits for a timer or a
-    // later event-loop phase, since under load that wait is longer than a sync.
-    await Promise.resolve();
+    // Appends made in this same turn of the event loop (a batch of spans opening
+    // requests together, a burst of decision requests read in one poll) join
+    // the first write instead of waiting for its sync. Starting the write at
+    // once (after a microtask) was measured too: more, smaller commits, more
+    // CPU per request, and worse p99 in bench/approvals.ts (see RESULTS.md).
+    await new Promise<void>((r) => setImmediate(r));
     while (this.queue.length > 0) {
       const taken = this.queue.splice(0, this.opts.maxBatch ?? 512);
       const batch: Pending[] = [];
