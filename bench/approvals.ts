@@ -41,6 +41,11 @@ const ROUNDS = Number(positional[1] ?? 3);
 const WARMUP = Number(flag('warmup')?.split('=')[1] ?? 1);
 const SAME_PROCESS = flag('same-process') !== undefined;
 const PROF = flag('prof')?.split('=')[1];
+// Paced phase: RATE approvals a second for SECONDS, each decided DECIDE_AFTER ms
+// after its intent span was accepted. 0 skips it.
+const RATE = Number(flag('rate')?.split('=')[1] ?? 50);
+const SECONDS = Number(flag('seconds')?.split('=')[1] ?? 20);
+const DECIDE_AFTER = Number(flag('decide-after')?.split('=')[1] ?? 100);
 const { agent: AGENT, decider: DECIDER, bot: BOT } = BENCH_TOKENS;
 
 /** When chat.postMessage arrived at Slack, per approval id, on this process's clock. */
@@ -99,6 +104,7 @@ interface World {
   target(e: { api: string; otlp: string }): void;
   request(n: number): Promise<string[]>;
   decide(): Promise<AgentTimes>;
+  stream(rate: number, seconds: number, decideAfterMs: number): Promise<AgentTimes>;
   close(): Promise<void>;
 }
 
@@ -112,6 +118,7 @@ async function startWorld(): Promise<World> {
       target: agents.target,
       request: agents.request,
       decide: agents.decide,
+      stream: agents.stream,
       async close() {
         await agents.close();
         await slack.close();
@@ -130,6 +137,10 @@ async function startWorld(): Promise<World> {
     request: async (n) => (await agents.ask({ op: 'request', n })).ids,
     async decide() {
       const { times } = (await agents.ask({ op: 'decide' })) as { times: AgentTimes };
+      return { ended: shift(times.ended), sent: shift(times.sent), resolved: shift(times.resolved) };
+    },
+    async stream(rate, seconds, decideAfterMs) {
+      const { times } = (await agents.ask({ op: 'stream', rate, seconds, decideAfterMs })) as { times: AgentTimes };
       return { ended: shift(times.ended), sent: shift(times.sent), resolved: shift(times.resolved) };
     },
     async close() {
@@ -207,14 +218,21 @@ const pct = (xs: number[], p: number) => {
 async function round(n: number) {
   const ids = await world.request(n);
   // Slack may have every post before the agents learn their requests went out, or after.
-  await new Promise<void>((resolve) => {
+  await allPosted(ids);
+  // Every agent is now parked on the long-poll; decide them all at once.
+  return figures(ids, await world.decide());
+}
+
+function allPosted(ids: string[]): Promise<void> {
+  return new Promise<void>((resolve) => {
     onPosted = () => {
       if (ids.every((id) => posted.has(id))) resolve();
     };
     onPosted();
   });
-  // Every agent is now parked on the long-poll; decide them all at once.
-  const t = await world.decide();
+}
+
+function figures(ids: string[], t: AgentTimes) {
   return {
     notify: ids.map((id) => posted.get(id)! - t.ended[id]!),
     openedToPosted: ids.map((id) => posted.get(id)! - openedAt.get(id)!),
@@ -222,6 +240,14 @@ async function round(n: number) {
     sentToResolved: ids.map((id) => t.resolved[id]! - t.sent[id]!),
     decidedToAnswered: ids.map((id) => Math.max(0, answeredAt.get(id)! - decidedAt.get(id)!)),
   };
+}
+
+/** The open-loop phase: a steady arrival rate instead of bursts. */
+async function paced() {
+  const t = await world.stream(RATE, SECONDS, DECIDE_AFTER);
+  const ids = Object.keys(t.resolved);
+  await allPosted(ids);
+  return figures(ids, t);
 }
 
 const line = (name: string, xs: number[]) => `${name} p50 ${pct(xs, 50).toFixed(2)} ms p99 ${pct(xs, 99).toFixed(2)} ms`;
@@ -258,31 +284,56 @@ if (inspector) {
   inspector.disconnect();
 }
 const { notify, unblock } = all;
-console.log(`measured rounds (n=${notify.length}):`);
-console.log(`  notify   intent span ended → chat.postMessage received   ${line('', notify)}`);
-console.log(`           of which request opened → chat.postMessage      ${line('', all.openedToPosted)}`);
-console.log(`  unblock  decision received → requireApproval resolved    ${line('', unblock)}`);
-console.log(`           of which decision received → long-poll answered ${line('', all.decidedToAnswered)}`);
-console.log(`           decision POST sent → requireApproval resolved   ${line('', all.sentToResolved)}`);
-console.log(`  CPU of ${SAME_PROCESS ? 'this process (Sluice + agents + Slack)' : "Sluice's process"}: ${cpuPerRequest.toFixed(2)} ms per request (user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms)`);
+console.log(`measured burst rounds (n=${notify.length}):`);
+const report = (f: typeof all, cpuMs: number) => {
+  console.log(`  notify   intent span ended → chat.postMessage received   ${line('', f.notify)}`);
+  console.log(`           of which request opened → chat.postMessage      ${line('', f.openedToPosted)}`);
+  console.log(`  unblock  decision received → requireApproval resolved    ${line('', f.unblock)}`);
+  console.log(`           of which decision received → long-poll answered ${line('', f.decidedToAnswered)}`);
+  console.log(`           decision POST sent → requireApproval resolved   ${line('', f.sentToResolved)}`);
+  console.log(`  CPU of ${SAME_PROCESS ? 'this process (Sluice + agents + Slack)' : "Sluice's process"}: ${cpuMs.toFixed(2)} ms per request`);
+};
+report(all, cpuPerRequest);
+
+// The paced phase: approvals arrive at a steady rate (open loop: a slow answer
+// does not slow the arrivals), each decided shortly after it opened — sustained
+// load, where a burst above measures how long the last of N simultaneous
+// requests queues behind the others on two cores.
+let steady: typeof all | undefined;
+let steadyCpu = 0;
+if (RATE > 0) {
+  const c0 = process.cpuUsage();
+  steady = await paced();
+  const c = process.cpuUsage(c0);
+  steadyCpu = (c.user + c.system) / 1000 / steady.notify.length;
+  console.log(`paced: ${RATE} approvals/s for ${SECONDS} s, each decided ${DECIDE_AFTER} ms after its intent span was accepted (n=${steady.notify.length}):`);
+  report(steady, steadyCpu);
+}
 
 // Sluice first: it finishes its Slack updates against the still-running fake Slack.
 await service.stop();
 await world.close();
 await rm(dir, { recursive: true, force: true });
+const p99 = (xs: number[]) => +pct(xs, 99).toFixed(2);
+const p50 = (xs: number[]) => +pct(xs, 50).toFixed(2);
+// The headline is the paced phase (sustained load) when it ran, the bursts otherwise.
+const head = steady ?? all;
 console.log(
   JSON.stringify({
-    concurrent: CONCURRENT,
-    samples: notify.length,
+    notify_p50_ms: p50(head.notify),
+    notify_p99_ms: p99(head.notify),
+    unblock_p50_ms: p50(head.unblock),
+    unblock_p99_ms: p99(head.unblock),
+    rate_per_s: steady ? RATE : 0,
+    samples: head.notify.length,
     same_process: SAME_PROCESS,
-    notify_p50_ms: +pct(notify, 50).toFixed(2),
-    notify_p99_ms: +pct(notify, 99).toFixed(2),
-    unblock_p50_ms: +pct(unblock, 50).toFixed(2),
-    unblock_p99_ms: +pct(unblock, 99).toFixed(2),
-    cold_notify_p99_ms: +pct(cold.notify, 99).toFixed(2),
-    cold_unblock_p99_ms: +pct(cold.unblock, 99).toFixed(2),
-    opened_to_posted_p99_ms: +pct(all.openedToPosted, 99).toFixed(2),
-    decided_to_answered_p99_ms: +pct(all.decidedToAnswered, 99).toFixed(2),
-    cpu_ms_per_request: +cpuPerRequest.toFixed(2),
+    burst_concurrent: CONCURRENT,
+    burst_notify_p99_ms: p99(notify),
+    burst_unblock_p99_ms: p99(unblock),
+    cold_notify_p99_ms: p99(cold.notify),
+    cold_unblock_p99_ms: p99(cold.unblock),
+    opened_to_posted_p99_ms: p99(head.openedToPosted),
+    decided_to_answered_p99_ms: p99(head.decidedToAnswered),
+    cpu_ms_per_request: +(steady ? steadyCpu : cpuPerRequest).toFixed(2),
   }),
 );

@@ -35,6 +35,12 @@ export interface Agents {
   request(n: number): Promise<string[]>;
   /** Approves every request of the last request() at once; resolves when every requireApproval has. */
   decide(): Promise<AgentTimes>;
+  /**
+   * Open-loop load: starts `rate` requireApproval calls a second for `seconds`,
+   * each approved `decideAfterMs` after its intent span was accepted (a human
+   * who answers at once); resolves when every call has.
+   */
+  stream(rate: number, seconds: number, decideAfterMs: number): Promise<AgentTimes>;
   close(): Promise<void>;
 }
 
@@ -52,6 +58,31 @@ export async function startAgents(): Promise<Agents> {
     shutdown: async () => {},
   };
   let current: { ids: string[]; waits: Array<Promise<unknown>>; resolved: Map<string, number> } | undefined;
+  let seq = 0;
+  const ask = (tp: BasicTracerProvider, onRequested: (id: string) => void) => {
+    const i = seq++;
+    return requireApproval({
+      action: 'export_table',
+      resource: `warehouse.t${i}`,
+      reason: 'bench',
+      arguments: { table: `t${i}`, rows: i },
+      attributes: { 'enduser.id': `user${i}@example.com` },
+      endpoint: api,
+      token: BENCH_TOKENS.agent,
+      tracerProvider: tp,
+      timeoutMs: 120_000,
+      onRequested,
+    });
+  };
+  const approve = async (id: string) => {
+    const res = await fetch(`${api}/v1/approvals/${id}/decisions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BENCH_TOKENS.decider}`, 'content-type': 'application/json' },
+      body: '{"decision":"approve"}',
+    });
+    if (res.status !== 200) throw new Error(`decision answered ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  };
 
   return {
     target(e) {
@@ -67,21 +98,10 @@ export async function startAgents(): Promise<Agents> {
       const ids: string[] = [];
       const resolved = new Map<string, number>();
       return new Promise((resolveIds, reject) => {
-        const waits = Array.from({ length: n }, (_, i) =>
-          requireApproval({
-            action: 'export_table',
-            resource: `warehouse.t${i}`,
-            reason: 'bench',
-            arguments: { table: `t${i}`, rows: i },
-            attributes: { 'enduser.id': `user${i}@example.com` },
-            endpoint: api,
-            token: BENCH_TOKENS.agent,
-            tracerProvider: tp,
-            timeoutMs: 120_000,
-            onRequested: (id) => {
-              ids.push(id);
-              if (ids.length === n) resolveIds([...ids]);
-            },
+        const waits = Array.from({ length: n }, () =>
+          ask(tp, (id) => {
+            ids.push(id);
+            if (ids.length === n) resolveIds([...ids]);
           }).then((a) => void resolved.set(a.id, epochNow())),
         );
         for (const w of waits) w.catch(reject);
@@ -95,16 +115,42 @@ export async function startAgents(): Promise<Agents> {
       await Promise.all(
         ids.map(async (id) => {
           sent.set(id, epochNow());
-          const res = await fetch(`${api}/v1/approvals/${id}/decisions`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${BENCH_TOKENS.decider}`, 'content-type': 'application/json' },
-            body: '{"decision":"approve"}',
-          });
-          if (res.status !== 200) throw new Error(`decision answered ${res.status}`);
-          await res.arrayBuffer();
+          await approve(id);
         }),
       );
       await Promise.all(waits);
+      const pick = (m: Map<string, number>) => Object.fromEntries(ids.map((id) => [id, m.get(id)!]));
+      return { ended: pick(ended), sent: pick(sent), resolved: pick(resolved) };
+    },
+    async stream(rate, seconds, decideAfterMs) {
+      if (!provider) throw new Error('agents: target() first');
+      const tp = provider;
+      const ids: string[] = [];
+      const sent = new Map<string, number>();
+      const resolved = new Map<string, number>();
+      const calls: Array<Promise<unknown>> = [];
+      // A refused decision would leave its call waiting for the timeout: fail the run at once.
+      let fail: (err: unknown) => void = () => {};
+      const failed = new Promise<never>((_, reject) => (fail = reject));
+      const t0 = performance.now();
+      const total = Math.round(rate * seconds);
+      // Start times on a fixed schedule, not "after the previous one": a slow
+      // answer must not slow the arrivals down (no coordinated omission).
+      for (let k = 0; k < total; k++) {
+        const due = t0 + (k * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        calls.push(
+          ask(tp, (id) => {
+            ids.push(id);
+            setTimeout(() => {
+              sent.set(id, epochNow());
+              approve(id).catch(fail);
+            }, decideAfterMs);
+          }).then((a) => void resolved.set(a.id, epochNow())),
+        );
+      }
+      await Promise.race([Promise.all(calls), failed]);
       const pick = (m: Map<string, number>) => Object.fromEntries(ids.map((id) => [id, m.get(id)!]));
       return { ended: pick(ended), sent: pick(sent), resolved: pick(resolved) };
     },
@@ -128,7 +174,7 @@ export async function startSlack(onPosted: (id: string, at: number) => void): Pr
 }
 
 // As a child process, driven by bench/approvals.ts over IPC: SLUICE_BENCH_CHILD=agents|slack.
-type Msg = { op: 'target'; api: string; otlp: string } | { op: 'request'; n: number } | { op: 'decide' } | { op: 'clock' } | { op: 'close' };
+type Msg = { op: 'target'; api: string; otlp: string } | { op: 'request'; n: number } | { op: 'decide' } | { op: 'stream'; rate: number; seconds: number; decideAfterMs: number } | { op: 'clock' } | { op: 'close' };
 const role = process.env.SLUICE_BENCH_CHILD;
 if (process.send && (role === 'agents' || role === 'slack')) {
   const send = (m: unknown) => process.send!(m);
@@ -141,6 +187,7 @@ if (process.send && (role === 'agents' || role === 'slack')) {
         else if (m.op === 'target') agents!.target(m);
         else if (m.op === 'request') send({ op: 'request', ids: await agents!.request(m.n) });
         else if (m.op === 'decide') send({ op: 'decide', times: await agents!.decide() });
+        else if (m.op === 'stream') send({ op: 'stream', times: await agents!.stream(m.rate, m.seconds, m.decideAfterMs) });
         else if (m.op === 'close') {
           await agents?.close();
           await slack?.close();
