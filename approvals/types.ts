@@ -115,6 +115,9 @@ export type OpenInput = { approvalId: string } & Pick<
   'actionHash' | 'action' | 'resource' | 'reason' | 'context' | 'requester' | 'agent' | 'traceId' | 'spanId' | 'policy'
 >;
 
+/** `applied`: the record changed the request's state (false only for a record that lost a race on a shared log). */
+export type ApprovalEventListener = (event: ApprovalEvent, request: ApprovalRequest | undefined, info: { applied: boolean }) => void;
+
 export interface ApprovalEngine {
   /** Idempotent on approvalId: a retried or replayed intent span opens nothing twice. */
   open(input: OpenInput): Promise<{ request: ApprovalRequest; created: boolean }>;
@@ -137,8 +140,13 @@ export interface ApprovalEngine {
   decide(input: DecisionInput): Promise<DecisionResult>;
   /** Resolves when the request leaves `pending` or after `timeoutMs` with its current state. */
   waitForDecision(id: string, timeoutMs: number): Promise<ApprovalRequest | undefined>;
-  /** Every event, after it is durable in the log. */
-  onEvent(listener: (event: ApprovalEvent, request: ApprovalRequest | undefined) => void): () => void;
+  /**
+   * Events after they are durable in the log. By default only those that took
+   * effect: on a shared log a decision can lose a race to another replica's
+   * (its record is stored but changes nothing), and channels must not announce
+   * it. `all: true` (the audit copy) also gets those, with `applied: false`.
+   */
+  onEvent(listener: ApprovalEventListener, opts?: { all?: boolean }): () => void;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { PolicySource } from '../policy/holder.js';
 import type {
   ApprovalEngine,
   ApprovalEvent,
+  ApprovalEventListener,
   ApprovalRequest,
   ApprovalState,
   DecisionInput,
@@ -37,8 +38,6 @@ export interface ApprovalEngineOptions {
 /** The identity the engine records for its own transitions (expiry). */
 export const SYSTEM_IDENTITY: Identity = { id: 'system:sluice', name: 'Sluice', groups: [], via: 'dev' };
 
-type Listener = (event: ApprovalEvent, request: ApprovalRequest | undefined) => void;
-
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Builds the engine and rebuilds its state from the log (expiring what expired while it was down). */
@@ -53,7 +52,8 @@ export async function createApprovalEngine(opts: ApprovalEngineOptions): Promise
 export class LocalApprovalEngine implements ApprovalEngine {
   readonly policy?: PolicySource;
   private readonly state: ApprovalStateStore = emptyState();
-  private readonly listeners = new Set<Listener>();
+  /** Listener → whether it also hears records that changed nothing. */
+  private readonly listeners = new Map<ApprovalEventListener, boolean>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -136,8 +136,8 @@ export class LocalApprovalEngine implements ApprovalEngine {
     return out.slice(0, limit).map((r) => structuredClone(r));
   }
 
-  onEvent(listener: Listener): () => void {
-    this.listeners.add(listener);
+  onEvent(listener: ApprovalEventListener, opts: { all?: boolean } = {}): () => void {
+    this.listeners.set(listener, opts.all === true);
     return () => this.listeners.delete(listener);
   }
 
@@ -334,7 +334,11 @@ export class LocalApprovalEngine implements ApprovalEngine {
     this.timers.set(req.id, t);
   }
 
-  /** Append (durable), apply, then tell the world: waiters, metrics, listeners. */
+  /**
+   * Append (durable), apply, then tell the world: waiters, metrics, listeners.
+   * A record that lost a race (applied: false) is told only to listeners that
+   * asked for every record; the others would announce a decision that did not happen.
+   */
   private async commit(event: NewApprovalEvent): Promise<{ event: ApprovalEvent; request?: ApprovalRequest; applied: boolean }> {
     const stored = await this.opts.log.append(event);
     const { request, applied } = applyEvent(this.state, stored);
@@ -342,9 +346,11 @@ export class LocalApprovalEngine implements ApprovalEngine {
     this.opts.metrics?.approvalEvents.inc({ type: stored.type });
     if (this.listeners.size > 0) {
       const snapshot = request && structuredClone(request);
-      for (const l of this.listeners) {
+      const info = { applied };
+      for (const [l, all] of this.listeners) {
+        if (!applied && !all) continue;
         try {
-          l(stored, snapshot);
+          l(stored, snapshot, info);
         } catch (err) {
           this.opts.logger.error({ err: (err as Error).message, type: stored.type }, 'approval event listener threw');
         }

@@ -50,7 +50,8 @@ export function createRecentEvents(engine: ApprovalEngine, capacity: number): Re
     next = (next + 1) % capacity;
   };
 
-  const unsubscribe = engine.onEvent((event, request) => add(event, request));
+  // The console shows the log as it is, a record that lost a race included (beside the request's true state).
+  const unsubscribe = engine.onEvent((event, request) => add(event, request), { all: true });
 
   return {
     add,

@@ -185,10 +185,14 @@ export class ApprovalEventStore {
   /** Subscribes, then creates the tables and catches up in the background; never blocks on ClickHouse. */
   start(): void {
     // Subscribe before reading the log, so an event is either read or buffered (or both: Seq dedupes).
-    this.unsubscribe = this.opts.engine.onEvent((event, request) => {
-      this.buffer.push({ event, request });
-      this.schedule();
-    });
+    // Every record, including one that lost a race: the copy must match the log.
+    this.unsubscribe = this.opts.engine.onEvent(
+      (event, request) => {
+        this.buffer.push({ event, request });
+        this.schedule();
+      },
+      { all: true },
+    );
     this.kick();
   }
 

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApprovalEngine, type LocalApprovalEngine } from '../../approvals/engine/engine.js';
 import { applyEvent, CONSUMED, emptyState } from '../../approvals/engine/reducer.js';
+import { recordHash } from '../../approvals/log/chain.js';
 import { openJournal, type JournalLog } from '../../approvals/log/journal.js';
+import { GENESIS_HASH, type ApprovalLog, type NewApprovalEvent } from '../../approvals/log/types.js';
 import { readJournalLines } from '../../approvals/log/lines.js';
 import { journalPath } from '../../approvals/log/journal.js';
 import { verifyChain } from '../../approvals/log/verify.js';
@@ -348,4 +350,76 @@ test('kill -9 while requests are opening: every acknowledged request is pending 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+/**
+ * A shared log (as on Kafka) where another replica's record can be made to land
+ * just before ours: the engine hears it through follow(), as from a real peer.
+ */
+class RacingLog implements ApprovalLog {
+  private records: ApprovalEvent[] = [];
+  private followers = new Set<(e: ApprovalEvent) => void>();
+  private rivals: Array<{ before: string; event: NewApprovalEvent }> = [];
+
+  rivalBefore(type: string, event: NewApprovalEvent): void {
+    this.rivals.push({ before: type, event });
+  }
+
+  private store(e: NewApprovalEvent): ApprovalEvent {
+    const head = this.head();
+    const rec = { ...e, seq: head.seq + 1, prevHash: head.hash } as ApprovalEvent;
+    rec.hash = recordHash(rec);
+    this.records.push(rec);
+    return rec;
+  }
+
+  async append(e: NewApprovalEvent): Promise<ApprovalEvent> {
+    const i = this.rivals.findIndex((r) => r.before === e.type && r.event.approvalId === e.approvalId);
+    if (i >= 0) {
+      const [rival] = this.rivals.splice(i, 1);
+      const theirs = this.store(rival!.event);
+      for (const f of this.followers) f(theirs);
+    }
+    return this.store(e);
+  }
+
+  async *readAll(): AsyncIterable<ApprovalEvent> {
+    yield* this.records;
+  }
+
+  head(): { seq: number; hash: string } {
+    const last = this.records[this.records.length - 1];
+    return last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  async close(): Promise<void> {}
+
+  follow(listener: (e: ApprovalEvent) => void): () => void {
+    this.followers.add(listener);
+    return () => this.followers.delete(listener);
+  }
+}
+
+test('a decision that lost a race on a shared log is not announced as a decision; the audit stream gets it marked as not applied', async () => {
+  const log = new RacingLog();
+  const t = 1_700_000_000_000;
+  const engine = await createApprovalEngine({ log, logger, now: () => t });
+  const heard: Array<[string, string | undefined]> = [];
+  engine.onEvent((e, r) => void heard.push([e.type, r?.state]));
+  const audit: Array<[string, boolean | undefined]> = [];
+  engine.onEvent((e, _r, info) => void audit.push([e.type, info?.applied]), { all: true });
+
+  await engine.open(input('race-1'));
+  // Bob's deny, taken by another replica, lands in the log just before Alice's approval.
+  log.rivalBefore('approved', { at: t, type: 'denied', approvalId: 'race-1', actor: bob, channel: 'api', comment: 'no' });
+  const res = await engine.decide({ approvalId: 'race-1', verdict: 'approve', by: alice, channel: 'api', comment: '' });
+
+  assert.equal(res.ok, false);
+  assert.equal(res.ok === false && res.status, 409);
+  assert.equal(engine.get('race-1')?.state, 'denied');
+  // Channels never hear "approved" for a denied request (the deny is announced by the replica that took it).
+  assert.deepEqual(heard, [['opened', 'pending']]);
+  // The audit copy (ClickHouse) still receives every durable record, and can tell this one changed nothing.
+  assert.deepEqual(audit, [['opened', true], ['approved', false]]);
+  await engine.close();
 });

@@ -32,6 +32,23 @@ export function slackTargets(r: ApprovalRequest, defaultChannel: string | undefi
   return [...out];
 }
 
+/**
+ * Blocks as the JSON text the Web API sends anyway: WebClient would otherwise
+ * walk the whole object on every call (a debug-log copy with token redaction,
+ * built whatever the log level) before stringifying it itself.
+ */
+function blocksArg(blocks: unknown): KnownBlock[] {
+  return JSON.stringify(blocks) as unknown as KnownBlock[];
+}
+
+/**
+ * Refreshing a message after a decision is cosmetic; the long-polls that the
+ * same commit woke are what an agent waits on. Let their replies go out first.
+ */
+function afterPendingIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export function startSlackNotifier(opts: {
   engine: ApprovalEngine;
   client: WebClient;
@@ -65,13 +82,15 @@ export function startSlackNotifier(opts: {
     const r = engine.get(id);
     if (!r) return;
     const msg = outcomeMessage(r);
-    for (const ref of refsOf(r)) await client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks: msg.blocks as unknown as KnownBlock[] });
+    const blocks = blocksArg(msg.blocks);
+    for (const ref of refsOf(r)) await client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks });
   };
 
   const post = async (r: ApprovalRequest) => {
     const msg = requestMessage(r);
+    const blocks = blocksArg(msg.blocks);
     for (const channel of slackTargets(r, config.channel)) {
-      const res = await client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks as unknown as KnownBlock[], unfurl_links: false, unfurl_media: false });
+      const res = await client.chat.postMessage({ channel, text: msg.text, blocks, unfurl_links: false, unfurl_media: false });
       if (!res.channel || !res.ts) throw new Error('chat.postMessage answered without channel/ts');
       opts.onPosted?.(r.id);
       posted.set(r.id, [...(posted.get(r.id) ?? []), { channel: res.channel, ts: res.ts }]);
@@ -85,7 +104,7 @@ export function startSlackNotifier(opts: {
   const unsubscribe = engine.onEvent((event: ApprovalEvent, request: ApprovalRequest | undefined) => {
     if (!request) return;
     if (event.type === 'opened') enqueue(request.id, () => post(request));
-    else if (REFRESH_ON.has(event.type)) enqueue(request.id, () => update(request.id));
+    else if (REFRESH_ON.has(event.type)) enqueue(request.id, () => afterPendingIo().then(() => update(request.id)));
     if (event.type !== 'opened' && event.type !== 'approval_recorded' && event.type !== 'notified' && request.state !== 'pending') {
       // Terminal: forget local refs once the update has run.
       enqueue(request.id, async () => void posted.delete(request.id));

@@ -29,9 +29,13 @@ export function startWebhookNotifier(opts: {
   metrics?: SelfMetrics;
 }): WebhookNotifier {
   const senders = opts.webhooks.map((w) => createSender(w, opts.logger.child({ webhook: w.name }), opts.metrics));
-  const unsubscribe = opts.engine.onEvent((event, request) => {
-    for (const s of senders) s.offer(event, request);
-  });
+  // Every event, as documented; one that lost a race says so (`applied: false`).
+  const unsubscribe = opts.engine.onEvent(
+    (event, request, info) => {
+      for (const s of senders) s.offer(event, request, info.applied);
+    },
+    { all: true },
+  );
   return {
     async idle() {
       await Promise.all(senders.map((s) => s.idle()));
@@ -81,11 +85,11 @@ function createSender(w: WebhookConfig, logger: Logger, metrics: SelfMetrics | u
   };
 
   return {
-    offer(event: ApprovalEvent, request: ApprovalRequest | undefined) {
+    offer(event: ApprovalEvent, request: ApprovalRequest | undefined, applied = true) {
       if (stopped || (wanted.size > 0 && !wanted.has(event.type))) return;
       if (request && !w.all_requests && !request.policy.channels.some((c) => c === 'webhook' || c === `webhook/${w.name}`)) return;
       if (queue.length >= w.queue_size) return drop('queue_full', event.type);
-      const body = JSON.stringify({ event, request: request ? requestView(request) : undefined });
+      const body = JSON.stringify({ event, applied, request: request ? requestView(request) : undefined });
       queue.push({ body, type: event.type, delivery: event.hash || `${event.approvalId}:${event.seq}` });
       running ??= pump();
     },
