@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { contentTypeFor } from './formats.js';
-import type { QueryOptions, QueryResult, StoreOptions } from './store-protocol.js';
+import type { InsertFormat, QueryOptions, QueryResult, StoreOptions } from './store-protocol.js';
 import { quoteIdent } from './schema.js';
 import { formatOf } from './sql-text.js';
 
@@ -67,7 +67,7 @@ export class StoreBackend {
   readonly endpoint: ParsedEndpoint;
   private readonly clients = new Map<string, Promise<ClickHouseClient>>();
   /** Embedded only: the chDB connection of the default client, for zero-copy inserts. */
-  private chdbInsert?: (params: { table: string; values: Buffer; format: 'JSONEachRow' }) => Promise<unknown>;
+  private chdbInsert?: (params: { table: string; values: Buffer; format: InsertFormat; columns?: string[] }) => Promise<unknown>;
   private timezone: Promise<string> | undefined;
   private closed = false;
 
@@ -119,18 +119,24 @@ export class StoreBackend {
     });
   }
 
-  /** One INSERT of a whole JSONEachRow body. */
-  async insert(table: string, body: Uint8Array, database?: string): Promise<void> {
+  /** One INSERT of a whole body in `format`, into `columns` when given. */
+  async insert(table: string, body: Uint8Array, database?: string, format: InsertFormat = 'JSONEachRow', columns?: readonly string[]): Promise<void> {
     const client = await this.client();
     const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     if (this.chdbInsert) {
       // Names are plain identifiers (validated in config), as rawInsert requires.
-      await this.chdbInsert({ table: database ? `${database}.${table}` : table, values: buf, format: 'JSONEachRow' });
+      await this.chdbInsert({
+        table: database ? `${database}.${table}` : table,
+        values: buf,
+        format,
+        ...(columns ? { columns: [...columns] } : {}),
+      });
       return;
     }
     const target = database ? `${quoteIdent(database)}.${quoteIdent(table)}` : quoteIdent(table);
+    const cols = columns ? ` (${columns.map(quoteIdent).join(', ')})` : '';
     const res = await client.exec({
-      query: `INSERT INTO ${target} FORMAT JSONEachRow`,
+      query: `INSERT INTO ${target}${cols} FORMAT ${format}`,
       values: Readable.from([buf], { objectMode: false }),
     });
     await drain(res.stream);
