@@ -219,3 +219,15 @@ test('the TSV body lands the same rows as the JSONEachRow body of the same batch
   assert.equal(traces, await all('t_json', 'Timestamp, SpanId'));
   assert.equal(await all('l_tsv', 'Timestamp'), await all('l_json', 'Timestamp'));
 });
+
+test('the embedded engine starts with capped caches and a memory limit (EMBEDDED_ENGINE_ARGS)', async () => {
+  const rows = await ch.queryJson<{ name: string; value: string }>(
+    "SELECT name, value FROM system.server_settings WHERE name IN ('mark_cache_size', 'index_mark_cache_size', 'primary_index_cache_size', 'max_server_memory_usage') ORDER BY name",
+  );
+  assert.deepEqual(rows, [
+    { name: 'index_mark_cache_size', value: '67108864' },
+    { name: 'mark_cache_size', value: '268435456' },
+    { name: 'max_server_memory_usage', value: '2147483648' },
+    { name: 'primary_index_cache_size', value: '67108864' },
+  ]);
+});
