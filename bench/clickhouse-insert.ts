@@ -1,7 +1,9 @@
-// Benchmark of the ClickHouse exporter's hot path: the JSONEachRow
-// serializer against a naive "build row objects, JSON.stringify each", and
-// inserts into embedded chDB through the store worker, with the main
-// thread's event-loop delay meanwhile. Prints figures, then one JSON line.
+// Benchmark of the ClickHouse exporter's hot path: the TabSeparated
+// serializer the exporter uses, the JSONEachRow one it replaced, and a naive
+// "build row objects, JSON.stringify each"; then inserts into embedded chDB
+// through the store worker (the exporter's TSV path, and the same batches as
+// JSONEachRow for comparison), with the main thread's event-loop delay
+// meanwhile. Prints figures, then one JSON line.
 //   node --import tsx bench/clickhouse-insert.ts [spansPerBatch=10000] [batches=10]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { clickhouseConfigSchema } from '../exporters/clickhouse/config.js';
 import { ClickHouseExporter } from '../exporters/clickhouse/exporter.js';
 import { nanosText } from '../exporters/clickhouse/ndjson-common.js';
 import { spanKindName, statusCodeName, tracesToNdjson } from '../exporters/clickhouse/traces-ndjson.js';
+import { tracesToTsv } from '../exporters/clickhouse/traces-tsv.js';
 import { anyValueToString, stringAttr, type KeyValue, type Span, type TraceBatch } from '../pipeline/model.js';
 import { SelfMetrics } from '../pipeline/telemetry/metrics.js';
 
@@ -125,7 +128,8 @@ function measure(label: string, batch: TraceBatch, fn: (b: TraceBatch) => Buffer
 
 const batch = makeBatch(SPANS, 0);
 console.log(`serialize ${SPANS} spans per batch (median of 7)`);
-const fast = measure('sluice serializer (tracesToNdjson)', batch, (b) => tracesToNdjson(b).body);
+const fast = measure('sluice serializer (tracesToTsv)', batch, (b) => tracesToTsv(b).body);
+const json = measure('JSONEachRow serializer (tracesToNdjson)', batch, (b) => tracesToNdjson(b).body);
 const naive = measure('naive objects + JSON.stringify', batch, (b) => Buffer.from(naiveNdjson(b), 'utf8'));
 
 const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-ch-'));
@@ -136,20 +140,42 @@ const exporter = new ClickHouseExporter(
 await exporter.start();
 await exporter.whenReady();
 const batches = Array.from({ length: BATCHES }, (_, i) => makeBatch(SPANS, i + 1));
-await exporter.export(makeBatch(1000, 10_000)); // warm-up
+const jsonBatches = Array.from({ length: BATCHES }, (_, i) => makeBatch(SPANS, BATCHES + i + 1));
+// The JSONEachRow comparison goes into a twin table (same DDL, same MV
+// target), serialized in the timed section as the exporter did before TSV.
+const ch = exporter.clickhouse!;
+await ch.command('CREATE TABLE otel_traces_json AS otel_traces');
+await ch.command(
+  "CREATE MATERIALIZED VIEW otel_traces_json_mv TO otel_traces_trace_id_ts AS SELECT TraceId, min(Timestamp) AS Start, max(Timestamp) AS End FROM otel_traces_json WHERE TraceId != '' GROUP BY TraceId",
+);
+// Warm-up of both paths with full-size batches: the first inserts into a
+// fresh engine are several times slower than the rest.
+await exporter.export(makeBatch(SPANS, 10_000));
+await ch.insert('otel_traces_json', tracesToNdjson(makeBatch(SPANS, 10_001)).body);
 const loop = monitorEventLoopDelay({ resolution: 5 });
-loop.enable();
-const t0 = performance.now();
-for (const b of batches) await exporter.export(b);
-const insertMs = performance.now() - t0;
-loop.disable();
-const [count] = await exporter.clickhouse!.queryJson<{ n: string }>('SELECT toString(count()) AS n FROM otel_traces');
+let insertMs = 0;
+let jsonInsertMs = 0;
+// Alternating batch by batch, so that load from other work and the
+// engine's background merges fall on both formats alike.
+for (let i = 0; i < BATCHES; i++) {
+  loop.enable();
+  const t0 = performance.now();
+  await exporter.export(batches[i]!);
+  insertMs += performance.now() - t0;
+  loop.disable();
+  const t1 = performance.now();
+  await ch.insert('otel_traces_json', tracesToNdjson(jsonBatches[i]!).body);
+  jsonInsertMs += performance.now() - t1;
+}
+const [count] = await ch.queryJson<{ n: string }>('SELECT toString(count()) AS n FROM otel_traces');
 await exporter.shutdown();
 await rm(dir, { recursive: true, force: true });
 const insertRowsPerSec = Math.round((SPANS * BATCHES) / (insertMs / 1000));
+const jsonInsertRowsPerSec = Math.round((SPANS * BATCHES) / (jsonInsertMs / 1000));
 const maxStallMs = Math.round(loop.max / 1e6);
-console.log(`\ninsert into embedded chDB via the store worker: ${BATCHES} × ${SPANS} spans in ${insertMs.toFixed(0)} ms = ${insertRowsPerSec.toLocaleString('en')} rows/s (${count?.n} rows in table)`);
-console.log(`main-thread event loop during inserts: max delay ${maxStallMs} ms, p99 ${Math.round(loop.percentile(99) / 1e6)} ms`);
+console.log(`\ninsert into embedded chDB via the store worker (TSV, the exporter): ${BATCHES} × ${SPANS} spans in ${insertMs.toFixed(0)} ms = ${insertRowsPerSec.toLocaleString('en')} rows/s (${count?.n} rows in table, warm-up included)`);
+console.log(`the same batches as JSONEachRow: ${jsonInsertMs.toFixed(0)} ms = ${jsonInsertRowsPerSec.toLocaleString('en')} rows/s`);
+console.log(`main-thread event loop during TSV inserts: max delay ${maxStallMs} ms, p99 ${Math.round(loop.percentile(99) / 1e6)} ms`);
 console.log(
   JSON.stringify({
     bench: 'clickhouse-insert',
@@ -157,10 +183,13 @@ console.log(
     bytesPerRow: Math.round(fast.bytes / SPANS),
     serializerRowsPerSec: fast.rowsPerSec,
     serializerMBPerSec: fast.mbPerSec,
+    jsonSerializerRowsPerSec: json.rowsPerSec,
     naiveRowsPerSec: naive.rowsPerSec,
     naiveMBPerSec: naive.mbPerSec,
     speedup: Math.round((fast.rowsPerSec / naive.rowsPerSec) * 100) / 100,
     insertRowsPerSec,
+    jsonInsertRowsPerSec,
+    insertSpeedupVsJson: Math.round((insertRowsPerSec / jsonInsertRowsPerSec) * 100) / 100,
     mainThreadMaxStallMs: maxStallMs,
   }),
 );

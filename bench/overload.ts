@@ -73,6 +73,9 @@ try {
   const ok = totals.reduce((s, r) => s + r.ok, 0);
   const busy = totals.reduce((s, r) => s + r.busy, 0);
   const failed = totals.reduce((s, r) => s + r.failed, 0);
+  const busy503 = totals.reduce((s, r) => s + r.busy503, 0);
+  const busy429 = totals.reduce((s, r) => s + r.busy429, 0);
+  const retryAfter = totals.reduce((s, r) => s + r.retryAfter, 0);
   const accepted = (await sluice.metric('sluice_receiver_accepted_items_total', { signal: 'traces' })) - accepted0;
   await waitFor(async () => (await sluice.metric('sluice_queue_size')) === 0, 600_000, 'the queue to drain');
   const rows = Number(await sluice.query('SELECT count() FROM otel_traces'));
@@ -80,9 +83,10 @@ try {
   const dropped = await sluice.metric('sluice_dropped_items_total');
   const firstMinute = samples.filter((s) => s.t <= 60).map((s) => s.rssMb);
   const lastMinute = samples.filter((s) => s.t > secs - 60).map((s) => s.rssMb);
+  const rssAfterFirstMinute = samples.filter((s) => s.t > 60).map((s) => s.rssMb);
   const avg = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
   const peak = (await sluice.rss()).peakMb;
-  console.log(`accepted ${Math.round(accepted / secs).toLocaleString('en')} spans/s; ${busy} of ${ok + busy + failed} requests pushed back (503 + Retry-After), ${failed} failed`);
+  console.log(`accepted ${Math.round(accepted / secs).toLocaleString('en')} spans/s; ${busy} of ${ok + busy + failed} requests pushed back (${busy503} × 503, ${busy429} × 429; ${retryAfter} with Retry-After), ${failed} failed`);
   console.log(`RSS: first minute avg ${avg(firstMinute)} MiB, last minute avg ${avg(lastMinute)} MiB, peak ${peak} MiB`);
   console.log(`ClickHouse rows ${rows.toLocaleString('en')} for ${allAccepted.toLocaleString('en')} accepted spans; dropped ${dropped}`);
   console.log(
@@ -93,9 +97,15 @@ try {
       offered_spans_s: offered,
       accepted_spans_s: Math.round(accepted / secs),
       pushed_back_pct: Math.round((busy / Math.max(1, ok + busy + failed)) * 1000) / 10,
+      pushed_back: busy,
+      pushed_back_503: busy503,
+      pushed_back_429: busy429,
+      pushed_back_with_retry_after: retryAfter,
       failed_requests: failed,
       rss_first_minute_mb: avg(firstMinute),
       rss_last_minute_mb: avg(lastMinute),
+      rss_min_after_first_minute_mb: Math.min(...rssAfterFirstMinute),
+      rss_max_after_first_minute_mb: Math.max(...rssAfterFirstMinute),
       peak_rss_mb: peak,
       rows_in_clickhouse: rows,
       accepted_spans: allAccepted,

@@ -29,6 +29,10 @@ export interface RunReport {
   requests: number;
   ok: number;
   busy: number;
+  /** Of `busy`: answers 503, answers 429, and those carrying a Retry-After header. */
+  busy503: number;
+  busy429: number;
+  retryAfter: number;
   failed: number;
   /** open mode: sends skipped because `connections` requests were already in flight. */
   skipped: number;
@@ -52,7 +56,7 @@ function pct(sorted: number[], p: number): number {
 }
 
 async function run(o: LoadgenOptions, pool: Pool, traces: Payloads, logs: Payloads, cmd: RunCommand): Promise<RunReport> {
-  const rep = { requests: 0, ok: 0, busy: 0, failed: 0, skipped: 0, spans: 0, logs: 0 };
+  const rep = { requests: 0, ok: 0, busy: 0, busy503: 0, busy429: 0, retryAfter: 0, failed: 0, skipped: 0, spans: 0, logs: 0 };
   const lat: number[] = [];
   const headers: Record<string, string> = { 'content-type': 'application/x-protobuf' };
   if (o.token) headers.authorization = `Bearer ${o.token}`;
@@ -75,6 +79,9 @@ async function run(o: LoadgenOptions, pool: Pool, traces: Payloads, logs: Payloa
       }
       if (res.statusCode === 503 || res.statusCode === 429) {
         rep.busy++;
+        if (res.statusCode === 503) rep.busy503++;
+        else rep.busy429++;
+        if (res.headers['retry-after'] !== undefined) rep.retryAfter++;
         return 'busy';
       }
       rep.failed++;

@@ -1,16 +1,16 @@
 // The ClickHouse exporter: one INSERT per batch the pipeline hands over,
-// serialized to JSONEachRow on this thread and written by the store worker.
+// serialized to TabSeparated on this thread and written by the store worker.
 // Schema creation never blocks startup for long: with a server that is down
 // it is retried with backoff in the background, and export() fails (so the
 // pipeline keeps the batch and retries) until the tables exist.
 import type { ComponentContext, Exporter } from '../../pipeline/component.js';
 import type { Batch, Signal } from '../../pipeline/model.js';
 import type { ClickHouseExporterConfig } from './config.js';
-import { logsToNdjson } from './logs-ndjson.js';
+import { LOGS_COLUMNS, logsToTsv } from './logs-tsv.js';
 import { startQueryServer, type QueryServer } from './query-server.js';
 import { schemaStatements, type SchemaOptions } from './schema.js';
 import { openClickHouse, type ClickHouseHandle } from './store.js';
-import { tracesToNdjson } from './traces-ndjson.js';
+import { TRACES_COLUMNS, tracesToTsv } from './traces-tsv.js';
 
 const FIRST_ATTEMPT_WAIT_MS = 2_000;
 const BACKOFF_MIN_MS = 500;
@@ -135,11 +135,12 @@ export class ClickHouseExporter implements Exporter {
     if (!this.schemaReady) {
       throw new Error(`ClickHouse tables in database "${this.cfg.database}" do not exist yet (is ${redactEndpoint(this.cfg.endpoint)} reachable?); will retry`);
     }
-    const { body, rows } = batch.signal === 'traces' ? tracesToNdjson(batch) : logsToNdjson(batch);
+    const traces = batch.signal === 'traces';
+    const { body, rows } = traces ? tracesToTsv(batch) : logsToTsv(batch);
     if (rows === 0) return;
-    const table = batch.signal === 'traces' ? this.cfg.traces_table_name : this.cfg.logs_table_name;
+    const table = traces ? this.cfg.traces_table_name : this.cfg.logs_table_name;
     try {
-      await handle.insert(table, body, { database: this.cfg.database });
+      await handle.insert(table, body, { database: this.cfg.database, format: 'TabSeparated', columns: traces ? TRACES_COLUMNS : LOGS_COLUMNS });
     } catch (err) {
       // ClickHouse quotes the offending input in parse errors; keep row data
       // out of errors and logs.

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { contentTypeFor } from './formats.js';
-import type { QueryOptions, QueryResult, StoreOptions } from './store-protocol.js';
+import type { InsertFormat, QueryOptions, QueryResult, StoreOptions } from './store-protocol.js';
 import { quoteIdent } from './schema.js';
 import { formatOf } from './sql-text.js';
 
@@ -27,6 +27,22 @@ export function parseEndpoint(endpoint: string): ParsedEndpoint {
   if (/^https?:\/\//.test(endpoint)) return { kind: 'server', location: endpoint };
   throw new Error(`unsupported ClickHouse endpoint "${endpoint}": use "embedded:<dir>", "embedded::memory:" or http(s)://host:8123`);
 }
+
+/**
+ * Server settings of the embedded engine. Its caches default to 5 GiB each
+ * and its memory limit to 90% of RAM, sized for a host of its own; here it
+ * shares the process with the pipeline, so the caches are capped (they fill
+ * from queries, e.g. Grafana through the read-only port), and a runaway query
+ * or merge fails (an insert is retried by the pipeline) rather than take the
+ * host's memory.
+ */
+export const EMBEDDED_ENGINE_ARGS: readonly string[] = [
+  '--mark_cache_size=268435456',
+  '--index_mark_cache_size=67108864',
+  '--primary_index_cache_size=67108864',
+  '--uncompressed_cache_size=0',
+  '--max_server_memory_usage=2147483648',
+];
 
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -67,8 +83,10 @@ export class StoreBackend {
   readonly endpoint: ParsedEndpoint;
   private readonly clients = new Map<string, Promise<ClickHouseClient>>();
   /** Embedded only: the chDB connection of the default client, for zero-copy inserts. */
-  private chdbInsert?: (params: { table: string; values: Buffer; format: 'JSONEachRow' }) => Promise<unknown>;
+  private chdbInsert?: (params: { table: string; values: Buffer; format: InsertFormat; columns?: string[] }) => Promise<unknown>;
   private timezone: Promise<string> | undefined;
+  /** Embedded on disk: the first connection, which starts the engine with EMBEDDED_ENGINE_ARGS. */
+  private engine: { close(): void } | undefined;
   private closed = false;
 
   constructor(private readonly opts: StoreOptions) {
@@ -92,6 +110,13 @@ export class StoreBackend {
     if (this.endpoint.kind === 'embedded') {
       // Loaded only for embedded endpoints: a server endpoint needs no chDB.
       const { createChdbConnection } = await import('chdb/connection');
+      // The engine takes server settings only from the connection that starts
+      // it, and chdb/connection passes none: this session comes first and
+      // lives as long as the store. (':memory:' is a throwaway: defaults.)
+      if (!this.engine && this.endpoint.location !== ':memory:') {
+        const { Session } = (await import('chdb')).default;
+        this.engine = new Session(this.endpoint.location, { connectionArgs: EMBEDDED_ENGINE_ARGS });
+      }
       const connection = createChdbConnection({ path: this.endpoint.location });
       const client = createClient({ connection } as Parameters<typeof createClient>[0]);
       // @clickhouse/client's insert through chdb/connection turns the body into
@@ -119,18 +144,24 @@ export class StoreBackend {
     });
   }
 
-  /** One INSERT of a whole JSONEachRow body. */
-  async insert(table: string, body: Uint8Array, database?: string): Promise<void> {
+  /** One INSERT of a whole body in `format`, into `columns` when given. */
+  async insert(table: string, body: Uint8Array, database?: string, format: InsertFormat = 'JSONEachRow', columns?: readonly string[]): Promise<void> {
     const client = await this.client();
     const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     if (this.chdbInsert) {
       // Names are plain identifiers (validated in config), as rawInsert requires.
-      await this.chdbInsert({ table: database ? `${database}.${table}` : table, values: buf, format: 'JSONEachRow' });
+      await this.chdbInsert({
+        table: database ? `${database}.${table}` : table,
+        values: buf,
+        format,
+        ...(columns ? { columns: [...columns] } : {}),
+      });
       return;
     }
     const target = database ? `${quoteIdent(database)}.${quoteIdent(table)}` : quoteIdent(table);
+    const cols = columns ? ` (${columns.map(quoteIdent).join(', ')})` : '';
     const res = await client.exec({
-      query: `INSERT INTO ${target} FORMAT JSONEachRow`,
+      query: `INSERT INTO ${target}${cols} FORMAT ${format}`,
       values: Readable.from([buf], { objectMode: false }),
     });
     await drain(res.stream);
@@ -206,5 +237,7 @@ export class StoreBackend {
     const clients = [...this.clients.values()];
     this.clients.clear();
     await Promise.all(clients.map((p) => p.then((c) => c.close()).catch(() => undefined)));
+    this.engine?.close();
+    this.engine = undefined;
   }
 }

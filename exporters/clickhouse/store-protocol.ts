@@ -12,6 +12,9 @@ export interface StoreOptions {
   compression: 'none' | 'gzip';
 }
 
+/** Input formats of `insert` bodies. */
+export type InsertFormat = 'JSONEachRow' | 'TabSeparated';
+
 export interface QueryOptions {
   /** Output format when the SQL has no FORMAT clause. Default TabSeparated. */
   format?: string;
@@ -30,7 +33,7 @@ export interface QueryResult {
 }
 
 export type StoreRequest =
-  | { id: number; op: 'insert'; table: string; database?: string; body: Uint8Array }
+  | { id: number; op: 'insert'; table: string; database?: string; body: Uint8Array; format?: InsertFormat; columns?: readonly string[] }
   | { id: number; op: 'command'; sql: string; database?: string }
   | { id: number; op: 'query'; sql: string; options: QueryOptions }
   | { id: number; op: 'ping' }

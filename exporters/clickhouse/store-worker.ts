@@ -13,7 +13,7 @@ const backend = new StoreBackend(workerData as StoreOptions);
 async function handle(req: StoreRequest): Promise<{ result?: unknown; transfer?: ArrayBuffer[] }> {
   switch (req.op) {
     case 'insert':
-      await backend.insert(req.table, req.body, req.database);
+      await backend.insert(req.table, req.body, req.database, req.format, req.columns);
       return {};
     case 'command':
       await backend.command(req.sql, req.database);

@@ -15,6 +15,7 @@ import { parseEndpoint } from './store-backend.js';
 import {
   ClickHouseStoreError,
   ownedBytes,
+  type InsertFormat,
   type QueryOptions,
   type QueryResult,
   type StoreOptions,
@@ -22,7 +23,7 @@ import {
   type StoreResponse,
 } from './store-protocol.js';
 
-export type { QueryOptions, QueryResult } from './store-protocol.js';
+export type { InsertFormat, QueryOptions, QueryResult } from './store-protocol.js';
 export { ClickHouseStoreError } from './store-protocol.js';
 
 export interface OpenClickHouseOptions {
@@ -36,11 +37,21 @@ export interface OpenClickHouseOptions {
   compression?: 'none' | 'gzip';
 }
 
+export interface InsertOptions {
+  database?: string;
+  format?: InsertFormat;
+  columns?: readonly string[];
+}
+
 export interface ClickHouseHandle {
   readonly endpoint: string;
   readonly embedded: boolean;
-  /** One INSERT … FORMAT JSONEachRow of the whole body. Rejects on any failure; safe to retry. */
-  insert(table: string, ndjson: Buffer | Uint8Array, opts?: { database?: string }): Promise<void>;
+  /**
+   * One INSERT of the whole body, JSONEachRow unless `format` says otherwise;
+   * `columns` names the body's columns in order (needed for TabSeparated).
+   * Rejects on any failure; safe to retry.
+   */
+  insert(table: string, body: Buffer | Uint8Array, opts?: InsertOptions): Promise<void>;
   /** A statement with no result (DDL). */
   command(sql: string, opts?: { database?: string }): Promise<void>;
   /** Raw result in the requested format, with ClickHouse's response headers. */
@@ -169,9 +180,22 @@ export function openClickHouse(o: OpenClickHouseOptions): ClickHouseHandle {
   const handle: ClickHouseHandle = {
     endpoint: opts.endpoint,
     embedded: parsed.kind === 'embedded',
-    insert(table, ndjson, io) {
-      const body = ownedBytes(ndjson);
-      return guard() ?? worker.call<void>({ op: 'insert', table, body, ...(io?.database ? { database: io.database } : {}) }, [body.buffer as ArrayBuffer]);
+    insert(table, data, io) {
+      const body = ownedBytes(data);
+      return (
+        guard() ??
+        worker.call<void>(
+          {
+            op: 'insert',
+            table,
+            body,
+            ...(io?.database ? { database: io.database } : {}),
+            ...(io?.format ? { format: io.format } : {}),
+            ...(io?.columns ? { columns: io.columns } : {}),
+          },
+          [body.buffer as ArrayBuffer],
+        )
+      );
     },
     command(sql, io) {
       return guard() ?? worker.call<void>({ op: 'command', sql, ...(io?.database ? { database: io.database } : {}) });

@@ -11,11 +11,14 @@ import type { Consumer, Processor } from '../../pipeline/component.js';
 import { QueueFullError } from '../../pipeline/component.js';
 import { countItems, mergeBatches, type Batch } from '../../pipeline/model.js';
 import type { BatchConfig } from './config.js';
+import { estimateBatchBytes } from './batch-bytes.js';
 import type { DiskQueue, Position } from './disk-queue.js';
 
 interface Queued {
   batch: Batch;
   items: number;
+  /** Estimated in-memory size (batch-bytes.ts), for queue_max_bytes. */
+  memBytes: number;
   /** Disk queue only: where its record ends, and its size. */
   end?: Position;
   bytes?: number;
@@ -42,6 +45,7 @@ export function createBatchProcessor(config: BatchConfig, next: Consumer, opts: 
   const disk = opts.disk;
   const queue: Queued[] = [];
   let depth = 0; // queued + in flight
+  let depthBytes = 0; // estimated memory of the same
   let queuedItems = 0;
   let firstQueuedAt = 0;
   let running = false;
@@ -105,6 +109,7 @@ export function createBatchProcessor(config: BatchConfig, next: Consumer, opts: 
         if (!disk) opts.onDropped?.(items, merged.signal);
       } finally {
         depth -= items;
+        for (const q of taken) depthBytes -= q.memBytes;
         onDepth(depth);
         if (depth === 0) for (const w of drainWaiters.splice(0)) w();
       }
@@ -129,17 +134,23 @@ export function createBatchProcessor(config: BatchConfig, next: Consumer, opts: 
       if (depth > 0 && depth + items > config.queue_size) {
         throw new QueueFullError(`queue full (${depth} of ${config.queue_size} items)`, config.retry_after);
       }
+      const memBytes = estimateBatchBytes(batch);
+      if (depth > 0 && depthBytes + memBytes > config.queue_max_bytes) {
+        throw new QueueFullError(`queue full (about ${Math.round(depthBytes / 1048576)} MiB of ${Math.round(config.queue_max_bytes / 1048576)} MiB)`, config.retry_after);
+      }
       depth += items;
+      depthBytes += memBytes;
       onDepth(depth);
       if (!disk) {
-        enqueue({ batch, items });
+        enqueue({ batch, items, memBytes });
         return;
       }
       try {
         // Resolves once fsync'd; the batch joins the memory queue at that moment, in log order.
-        await disk.append(batch, (end, bytes) => enqueue({ batch, items, end, bytes }));
+        await disk.append(batch, (end, bytes) => enqueue({ batch, items, memBytes, end, bytes }));
       } catch (err) {
         depth -= items;
+        depthBytes -= memBytes;
         onDepth(depth);
         if (depth === 0) for (const w of drainWaiters.splice(0)) w();
         throw err;
@@ -148,8 +159,10 @@ export function createBatchProcessor(config: BatchConfig, next: Consumer, opts: 
     async start() {
       if (disk) {
         for (const r of await disk.open()) {
+          const memBytes = estimateBatchBytes(r.batch);
           depth += r.items;
-          enqueue({ batch: r.batch, items: r.items, end: r.end, bytes: r.bytes });
+          depthBytes += memBytes;
+          enqueue({ batch: r.batch, items: r.items, memBytes, end: r.end, bytes: r.bytes });
         }
         onDepth(depth);
       }

@@ -29,6 +29,13 @@ export const batchConfigSchema = z
      * Retry-After (gRPC UNAVAILABLE): the client keeps the data, nothing is dropped.
      */
     queue_size: z.number().int().positive().default(200_000),
+    /**
+     * Capacity of the queue in estimated bytes of decoded items (string
+     * lengths plus a fixed cost per object; the JS heap holds about 1.5–2×
+     * this). Full means the same pushback as queue_size. Bounds memory when
+     * items are large, which queue_size alone does not.
+     */
+    queue_max_bytes: byteSize('64MiB'),
     /** Seconds clients are told to wait (Retry-After) when the queue is full. */
     retry_after: z.number().int().positive().default(1),
     queue: queueConfigSchema.prefault({} as never),

@@ -56,6 +56,34 @@ test('memory queue: bounded in items, in order, drained at shutdown', async () =
   assert.deepEqual(r.got, ['0000000000000001', '0000000000000002', '0000000000000003']);
 });
 
+test('memory queue: bounded in estimated bytes too; a full queue frees up once exported', async () => {
+  const big = (id: number) =>
+    traceBatchOf([makeSpan({ spanId: id.toString(16).padStart(16, '0'), attributes: [{ key: 'gen_ai.prompt', value: 'x'.repeat(400_000) }] })]);
+  const r = recorder();
+  r.hold();
+  const p = createBatchProcessor(config({ queue_max_bytes: '1MiB' }), r.next);
+  await p.start!();
+  await p.consume(big(1));
+  await p.consume(big(2));
+  // 2 items of 200,000 allowed, but ~800 KB queued: a third 400 KB span does not fit.
+  await assert.rejects(p.consume(big(3)), (err: Error) => err instanceof QueueFullError && /MiB/.test(err.message));
+  await p.consume(batchOf(4)); // a small one still fits
+  r.release();
+  await p.drain();
+  await p.consume(big(5));
+  await p.shutdown!();
+  assert.deepEqual(r.got, ['0000000000000001', '0000000000000002', '0000000000000004', '0000000000000005']);
+});
+
+test('memory queue: one oversized request is still taken when the queue is empty', async () => {
+  const r = recorder();
+  const p = createBatchProcessor(config({ queue_max_bytes: 1000 }), r.next);
+  await p.start!();
+  await p.consume(traceBatchOf([makeSpan({ attributes: [{ key: 'k', value: 'y'.repeat(10_000) }] })]));
+  await p.shutdown!();
+  assert.equal(r.got.length, 1);
+});
+
 test('disk queue: what was accepted and not exported replays after a crash; what was exported does not', async () => {
   const dir = await tempDir();
   const r1 = recorder();
