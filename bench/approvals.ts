@@ -23,7 +23,7 @@
 // `concurrent` requests at the same instant, waits until Slack has every
 // post, then sends every decision at the same instant: bursts, not a trickle.
 // Prints figures, then one JSON line.
-//   node --import tsx bench/approvals.ts [concurrent=200] [rounds=3] [--warmup=1] [--same-process] [--prof=FILE.cpuprofile]
+//   node --import tsx bench/approvals.ts [concurrent=20] [rounds=3] [--warmup=1] [--rate=50] [--seconds=20] [--decide-after=100] [--same-process] [--prof=FILE.cpuprofile]
 import { fork, type ChildProcess } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -36,7 +36,7 @@ import { BENCH_TOKENS, epochNow, startAgents, startSlack, type AgentTimes } from
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const flag = (name: string) => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-const CONCURRENT = Number(positional[0] ?? 200);
+const CONCURRENT = Number(positional[0] ?? 20);
 const ROUNDS = Number(positional[1] ?? 3);
 const WARMUP = Number(flag('warmup')?.split('=')[1] ?? 1);
 const SAME_PROCESS = flag('same-process') !== undefined;
