@@ -3,6 +3,9 @@
 // the record's time, or its observed time when the time is unset (0);
 // TraceFlags and SeverityNumber are truncated to UInt8; Body is AsString of
 // the body. Resource and scope parts are serialized once per group.
+// The exporter writes TabSeparated (logs-tsv.ts), which ClickHouse parses about
+// 1.4× faster on this schema; this JSONEachRow form stays as the baseline of
+// bench:clickhouse and as the test's cross-check that both land the same rows.
 import type { LogBatch, LogRecord } from '../../pipeline/model.js';
 import { anyValueToString, stringAttr } from '../../pipeline/model.js';
 import { jsonString, mapJson, nanosText, NdjsonWriter } from './ndjson-common.js';
