@@ -19,6 +19,7 @@ import { TRACES_COLUMNS, tracesToTsv } from '../../exporters/clickhouse/traces-t
 import { tsvEscape } from '../../exporters/clickhouse/tsv-common.js';
 import type { KeyValue, LogBatch, Span, TraceBatch } from '../../pipeline/model.js';
 import { logBatch, testContext, traceBatch } from '../helpers/clickhouse-fixtures.js';
+import { makeSpan } from '../helpers/model.js';
 
 let dir: string;
 let endpoint: string;
@@ -56,25 +57,15 @@ function hex(s: string): string {
 }
 
 function span(i: number, name: string, attrs: KeyValue[], extra: Partial<Span> = {}): Span {
-  return {
+  return makeSpan({
     traceId: i.toString(16).padStart(32, '0'),
     spanId: i.toString(16).padStart(16, '0'),
-    parentSpanId: '',
-    traceState: '',
-    flags: 0,
     name,
-    kind: 1,
     startTimeUnixNano: 1_700_000_000_000_000_000n + BigInt(i),
     endTimeUnixNano: 1_700_000_000_000_001_000n + BigInt(i),
     attributes: attrs,
-    droppedAttributesCount: 0,
-    events: [],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
-    status: { code: 0, message: '' },
     ...extra,
-  };
+  });
 }
 
 function hostileBatch(strings: string[], idBase: number): TraceBatch {
