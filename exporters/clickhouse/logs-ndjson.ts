@@ -8,10 +8,10 @@
 // bench:clickhouse and as the test's cross-check that both land the same rows.
 import type { LogBatch, LogRecord } from '../../pipeline/model.js';
 import { anyValueToString, stringAttr } from '../../pipeline/model.js';
-import { jsonString, mapJson, nanosText, NdjsonWriter } from './ndjson-common.js';
+import { jsonString, mapJson, nanosText, TextWriter } from './ndjson-common.js';
 
 export function logsToNdjson(batch: LogBatch): { body: Buffer; rows: number } {
-  const out = new NdjsonWriter();
+  const out = new TextWriter();
   let rows = 0;
   for (const rl of batch.resourceLogs) {
     const resourcePart =

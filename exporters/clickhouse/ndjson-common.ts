@@ -8,11 +8,11 @@ const NINE_ZEROS = '000000000';
 const FLUSH_CHARS = 64 * 1024;
 
 /**
- * Accumulates NDJSON text and encodes it to UTF-8 every 64 KiB, so that the
+ * Accumulates row text (JSONEachRow or TSV) and encodes it to UTF-8 every 64 KiB, so that the
  * strings built per row stay small and short-lived: one string for a whole
  * batch of megabytes costs more in GC and flattening than the encoding.
  */
-export class NdjsonWriter {
+export class TextWriter {
   private text = '';
   private readonly chunks: Buffer[] = [];
   private bytes = 0;

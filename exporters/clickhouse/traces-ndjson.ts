@@ -9,7 +9,7 @@
 // bench:clickhouse and as the test's cross-check that both land the same rows.
 import type { Span, TraceBatch } from '../../pipeline/model.js';
 import { stringAttr } from '../../pipeline/model.js';
-import { jsonString, mapJson, nanosText, NdjsonWriter } from './ndjson-common.js';
+import { jsonString, mapJson, nanosText, TextWriter } from './ndjson-common.js';
 
 const SPAN_KIND = ['Unspecified', 'Internal', 'Server', 'Client', 'Producer', 'Consumer'];
 const STATUS_CODE = ['Unset', 'Ok', 'Error'];
@@ -24,7 +24,7 @@ export function statusCodeName(code: number): string {
 
 /** Serializes a batch; returns the NDJSON body and its row count. */
 export function tracesToNdjson(batch: TraceBatch): { body: Buffer; rows: number } {
-  const out = new NdjsonWriter();
+  const out = new TextWriter();
   let rows = 0;
   for (const rs of batch.resourceSpans) {
     const resourcePart =

@@ -10,7 +10,7 @@
 import { anyValueToString, type KeyValue } from '../../pipeline/model.js';
 import { hasLaterKey } from './ndjson-common.js';
 
-export { nanosText, NdjsonWriter as TextWriter } from './ndjson-common.js';
+export { nanosText, TextWriter } from './ndjson-common.js';
 
 // `[\b]` in a character class is the backspace character U+0008.
 const NEEDS_ESCAPE = /[\\\t\n\r\0\b\f']/;

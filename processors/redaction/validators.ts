@@ -355,7 +355,7 @@ function camelIdentifier(v: string): boolean {
 
 /** projects/acme-prod/secrets/db-password/versions/3, ingest-deployment-5f7c9-x2x: no capitals, word segments. */
 function identifierLike(v: string): boolean {
-  // Segments between - _ / . : at least 3, of which 2 are letters only, 3 or more long.
+  // Segments between - _ / . : at least 3, of which 2 are letters only and 3 or more long.
   let parts = 1;
   let words = 0;
   let len = 0;
