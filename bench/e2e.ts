@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startLoadgen, type RunReport } from './lib/loadgen.js';
+import { memSampler, type MemSampler } from './lib/mem-sampler.js';
 import { startSluice, waitFor, type SluiceProcess } from './lib/sluice-process.js';
 
 const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def;
@@ -25,6 +26,10 @@ const LATENCY_MS = Number(arg('latency-seconds', '10')) * 1000;
 const QUEUE = arg('queue', 'memory');
 const PROF = arg('prof', '');
 const QUEUE_SIZE = Number(arg('queue-size', '200000'));
+// --mem-log=FILE: every thread's heap and Buffers (bench/lib/mem-probe.ts),
+// the process's RSS split and chDB's own accounting, sampled through the
+// full-pipeline run; the split at peak RSS is printed.
+const MEM_LOG = arg('mem-log', '');
 // 0: traces only. With logs, the traces and logs queues push back apart and
 // the generator moves on to the next request after a 503, so the accepted
 // mix drifts from the sent one; traces only gives a clean spans/s.
@@ -97,7 +102,11 @@ async function runVariant(redact: boolean): Promise<Variant> {
   await writeFile(join(dir, 'policy.yaml'), POLICY);
   await writeFile(join(dir, 'sluice.yaml'), configYaml(dir, redact));
   const nodeArgs = PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(PROF, redact ? 'full' : 'baseline')}`] : [];
-  const sluice = await startSluice(join(dir, 'sluice.yaml'), {}, nodeArgs);
+  const memLog = MEM_LOG && redact ? MEM_LOG : '';
+  // tsx first: the probe is TypeScript, and nodeArgs come before Sluice's own --import tsx.
+  if (memLog) nodeArgs.push('--import', 'tsx', '--import', new URL('./lib/mem-probe.ts', import.meta.url).href);
+  const sluice = await startSluice(join(dir, 'sluice.yaml'), memLog ? { SLUICE_MEM_PROBE: memLog } : {}, nodeArgs);
+  let sampler: MemSampler | undefined;
   const lg = await startLoadgen({ url: `http://127.0.0.1:${sluice.ports.http}`, perRequest: PER_REQUEST, distinct: 32, seed: 42 });
   bytesPerSpan = lg.bytesPerSpan;
   const label = redact ? 'full pipeline' : 'baseline (no redaction, no detection)';
@@ -105,6 +114,7 @@ async function runVariant(redact: boolean): Promise<Variant> {
     // Warm-up: JIT, ClickHouse parts, worker start.
     await lg.run({ mode: 'closed', durationMs: 3000, connections: CONNECTIONS, logsEvery: LOGS_EVERY });
     await drained(sluice);
+    if (memLog) sampler = memSampler(sluice, memLog);
 
     const spans0 = await exported(sluice, 'traces');
     const logs0 = await exported(sluice, 'logs');
@@ -137,6 +147,7 @@ async function runVariant(redact: boolean): Promise<Variant> {
     out.acceptedSpans = await accepted(sluice, 'traces');
     out.rowsInClickHouse = Number(await sluice.query('SELECT count() FROM otel_traces'));
     out.peakRssMb = (await sluice.rss()).peakMb;
+    if (sampler) console.log(await sampler.stop());
     console.log(`  peak RSS ${out.peakRssMb} MiB; ${out.rowsInClickHouse.toLocaleString('en')} rows in otel_traces for ${out.acceptedSpans.toLocaleString('en')} accepted spans`);
     if (out.rowsInClickHouse < out.acceptedSpans) console.log('  WARNING: fewer rows than accepted spans');
     return out;
