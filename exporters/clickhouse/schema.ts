@@ -15,6 +15,16 @@ export interface SchemaOptions {
   clusterName: string;
 }
 
+/**
+ * Merge these tables column by column ("vertical" merge) at any size. The
+ * default, a horizontal merge below 131,072 rows, holds read and write
+ * buffers for every column of every source part at once: with this schema's
+ * maps and nested columns, about 300 MB per merge of a few 8,192-span parts
+ * of agent spans in chDB, against about 150 MB vertically (inserts of
+ * 8,000 spans, 20 in a row; bench/e2e.ts --mem-log shows the split).
+ */
+const WIDE_ROW_MERGES = ', vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1';
+
 /** Backtick-quotes an identifier, ClickHouse style. */
 export function quoteIdent(name: string): string {
   return '`' + name.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
@@ -89,7 +99,7 @@ PARTITION BY toDate(Timestamp)
 PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))
 ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)
 ${ttlExpr(o.ttlMs, 'toDateTime(Timestamp)')}
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`;
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1${WIDE_ROW_MERGES}`;
 }
 
 /** Trace id → first/last span time, so a trace lookup can prune partitions. */
@@ -148,7 +158,7 @@ PARTITION BY toDate(Timestamp)
 PRIMARY KEY (ServiceName, toDateTime(Timestamp))
 ORDER BY (ServiceName, toDateTime(Timestamp), Timestamp)
 ${ttlExpr(o.ttlMs, 'toDateTime(Timestamp)')}
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`;
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1${WIDE_ROW_MERGES}`;
 }
 
 /** Every statement, in the order they must run, for the signals in use. */
