@@ -33,9 +33,13 @@ export const batchConfigSchema = z
      * Capacity of the queue in estimated bytes of decoded items (string
      * lengths plus a fixed cost per object; the JS heap holds about 1.5–2×
      * this). Full means the same pushback as queue_size. Bounds memory when
-     * items are large, which queue_size alone does not.
+     * items are large, which queue_size alone does not. 32 MiB holds two
+     * default batches of agent spans (8,192 × about 2 KB estimated): one
+     * being exported, the next filling. At 64 MiB the heap reached 300–400 MB
+     * in bench:e2e while the embedded store was the bottleneck, for no more
+     * spans/s: the store sets the rate (RESULTS.md, 2026-12-03 evening).
      */
-    queue_max_bytes: byteSize('64MiB'),
+    queue_max_bytes: byteSize('32MiB'),
     /** Seconds clients are told to wait (Retry-After) when the queue is full. */
     retry_after: z.number().int().positive().default(1),
     queue: queueConfigSchema.prefault({} as never),
