@@ -102,7 +102,7 @@ async function runVariant(redact: boolean): Promise<Variant> {
   await writeFile(join(dir, 'policy.yaml'), POLICY);
   await writeFile(join(dir, 'sluice.yaml'), configYaml(dir, redact));
   const nodeArgs = PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(PROF, redact ? 'full' : 'baseline')}`] : [];
-  const memLog = MEM_LOG && redact ? MEM_LOG : '';
+  const memLog = MEM_LOG ? (redact ? MEM_LOG : `${MEM_LOG}.baseline`) : '';
   // tsx first: the probe is TypeScript, and nodeArgs come before Sluice's own --import tsx.
   if (memLog) nodeArgs.push('--import', 'tsx', '--import', new URL('./lib/mem-probe.ts', import.meta.url).href);
   const sluice = await startSluice(join(dir, 'sluice.yaml'), memLog ? { SLUICE_MEM_PROBE: memLog } : {}, nodeArgs);
