@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { parseEndpoint } from './store-backend.js';
+import { EMBEDDED_JEMALLOC_CONF, parseEndpoint } from './store-backend.js';
 import {
   ClickHouseStoreError,
   ownedBytes,
@@ -168,6 +168,7 @@ export function openClickHouse(o: OpenClickHouseOptions): ClickHouseHandle {
       // The chDB addon must also be loaded by the main thread: a native addon
       // loaded only by a worker is unloaded when the worker stops, and chDB
       // crashes the process (SIGSEGV) when that happens.
+      process.env.JE_MALLOC_CONF ??= EMBEDDED_JEMALLOC_CONF;
       createRequire(import.meta.url)('chdb');
     }
     w = new StoreWorker(opts);
