@@ -17,6 +17,15 @@ export interface Consumer {
    * 503/429 + Retry-After (OTLP backpressure).
    */
   consume(batch: Batch): Promise<void>;
+  /**
+   * Asked before a receiver reads and decodes a request: the QueueFullError
+   * consume() would throw for a typical batch, when downstream is already too
+   * full to take one. Under overload most requests are pushed back, and each
+   * would otherwise be read, decoded and redacted first, for nothing: CPU
+   * taken from the exporters, which set the rate. Undefined means "send it":
+   * consume() still has the last word.
+   */
+  refuses?(): QueueFullError | undefined;
 }
 
 export interface Lifecycle {

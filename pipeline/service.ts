@@ -126,7 +126,25 @@ export async function startService(config: SluiceConfig, opts: StartOptions = {}
         for (const { processor } of chain) await processor.shutdown?.();
         clearTimeout(deadline);
       });
-      heads.set(p.id, next);
+      // Receivers ask the head whether to read a request at all; the queue
+      // that would refuse it sits further down the chain.
+      const gates = chain.flatMap(({ processor }) => (processor.refuses ? [processor] : []));
+      const head = next;
+      heads.set(
+        p.id,
+        gates.length === 0
+          ? head
+          : {
+              consume: (batch) => head.consume(batch),
+              refuses: () => {
+                for (const g of gates) {
+                  const r = g.refuses!();
+                  if (r) return r;
+                }
+                return undefined;
+              },
+            },
+      );
     }
 
     // A receiver named by several pipelines is one instance feeding each.

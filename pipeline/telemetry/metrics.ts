@@ -22,6 +22,14 @@ export class SelfMetrics {
     registers: [this.registry],
   });
 
+  /** Requests pushed back because the queue was full, whether refused before or after decoding. */
+  readonly receiverRefusedRequests = new Counter({
+    name: 'sluice_receiver_refused_requests_total',
+    help: 'Requests a receiver pushed back (503/429, gRPC UNAVAILABLE) because the queue was full. Those refused before decoding are not in sluice_receiver_refused_items_total: their items were never counted.',
+    labelNames: ['receiver', 'transport', 'signal', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly exporterSent = new Counter({
     name: 'sluice_exporter_sent_items_total',
     help: 'Spans or log records an exporter wrote successfully.',

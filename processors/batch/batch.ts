@@ -54,6 +54,12 @@ export function createBatchProcessor(config: BatchConfig, next: Consumer, opts: 
   let timer: NodeJS.Timeout | undefined;
   let loop: Promise<void> | undefined;
   const drainWaiters: Array<() => void> = [];
+  // A typical request's size (moving average of the batches offered), so that
+  // refuses() can turn one away before it is read when it would not fit.
+  let typicalItems = 0;
+  let typicalBytes = 0;
+  const fullItems = () => new QueueFullError(`queue full (${depth} of ${config.queue_size} items)`, config.retry_after);
+  const fullBytes = () => new QueueFullError(`queue full (about ${Math.round(depthBytes / 1048576)} MiB of ${Math.round(config.queue_max_bytes / 1048576)} MiB)`, config.retry_after);
 
   const signal = () => {
     const w = wake;
@@ -129,15 +135,13 @@ export function createBatchProcessor(config: BatchConfig, next: Consumer, opts: 
       if (stopping) throw new QueueFullError('sluice is shutting down', config.retry_after);
       const items = countItems(batch);
       if (items === 0) return;
+      const memBytes = estimateBatchBytes(batch);
+      typicalItems = typicalItems === 0 ? items : typicalItems * 0.9 + items * 0.1;
+      typicalBytes = typicalBytes === 0 ? memBytes : typicalBytes * 0.9 + memBytes * 0.1;
       // An oversized request is still taken when the queue is empty, so one
       // large (but body-limited) request can never be refused forever.
-      if (depth > 0 && depth + items > config.queue_size) {
-        throw new QueueFullError(`queue full (${depth} of ${config.queue_size} items)`, config.retry_after);
-      }
-      const memBytes = estimateBatchBytes(batch);
-      if (depth > 0 && depthBytes + memBytes > config.queue_max_bytes) {
-        throw new QueueFullError(`queue full (about ${Math.round(depthBytes / 1048576)} MiB of ${Math.round(config.queue_max_bytes / 1048576)} MiB)`, config.retry_after);
-      }
+      if (depth > 0 && depth + items > config.queue_size) throw fullItems();
+      if (depth > 0 && depthBytes + memBytes > config.queue_max_bytes) throw fullBytes();
       depth += items;
       depthBytes += memBytes;
       onDepth(depth);
@@ -155,6 +159,12 @@ export function createBatchProcessor(config: BatchConfig, next: Consumer, opts: 
         if (depth === 0) for (const w of drainWaiters.splice(0)) w();
         throw err;
       }
+    },
+    refuses() {
+      if (stopping) return new QueueFullError('sluice is shutting down', config.retry_after);
+      if (depth > 0 && depth + typicalItems > config.queue_size) return fullItems();
+      if (depth > 0 && depthBytes + typicalBytes > config.queue_max_bytes) return fullBytes();
+      return undefined;
     },
     async start() {
       if (disk) {

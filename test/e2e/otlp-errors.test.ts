@@ -132,7 +132,9 @@ describe('backpressure when the store is down', () => {
     assert.deepEqual(statuses.slice(4), [503, 503]);
     assert.equal(retryAfter, '7');
     const text = await (await fetch(`http://127.0.0.1:${service.ports.admin}/metrics`)).text();
-    assert.match(text, /sluice_receiver_refused_items_total\{receiver="otlp",transport="http",signal="traces",reason="queue_full"\} 2/);
+    // Refused before their bodies were read: counted as requests, not items.
+    assert.match(text, /sluice_receiver_refused_requests_total\{receiver="otlp",transport="http",signal="traces",reason="queue_full"\} 2/);
+    assert.doesNotMatch(text, /sluice_receiver_refused_items_total\{[^}]*reason="queue_full"\}/, 'no refused request was decoded');
     assert.match(text, /sluice_queue_size\{pipeline="traces\/batch"\} 4/);
     assert.doesNotMatch(text, /sluice_dropped_items_total\{[^}]*\} [1-9]/, 'nothing accepted was dropped');
   });

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import type { Signal } from '../../model.js';
 import { encodeExportResponse } from '../../otlp/encode-protobuf.js';
 import type { OtlpHttpConfig } from './config.js';
-import { ingest, type Encoding, type IngestDeps } from './ingest.js';
+import { ingest, refuseEarly, type Encoding, type IngestDeps } from './ingest.js';
 import { createIngestAuth } from './auth.js';
 import { encodeStatusJson, encodeStatusProto, GrpcCode } from './status.js';
 
@@ -122,6 +122,13 @@ export async function startHttpReceiver(config: OtlpHttpConfig, deps: IngestDeps
       res
         .writeHead(415, { 'Content-Type': 'text/plain' })
         .end(`415 unsupported media type "${req.headers['content-type'] ?? ''}": use application/x-protobuf or application/json\n`);
+      return;
+    }
+    // A full queue answers before the body is read, decompressed and decoded.
+    const early = req.headers['content-length'] === '0' ? undefined : refuseEarly(deps, signal);
+    if (early?.kind === 'busy') {
+      req.resume();
+      sendStatus(res, 503, encoding, GrpcCode.UNAVAILABLE, early.message, early.retryAfterSeconds);
       return;
     }
     let body: Buffer;

@@ -40,10 +40,25 @@ export interface IngestDeps {
   logger: Logger;
 }
 
+/**
+ * The pushback for a request not yet read or decoded, when the queue is
+ * already too full to take a typical one (counted as a refused request; its
+ * items are unknown). Undefined: go on.
+ */
+export function refuseEarly(deps: IngestDeps, signal: Signal): IngestOutcome | undefined {
+  const full = deps.next[signal]?.refuses?.();
+  if (!full) return undefined;
+  deps.metrics.receiverRefusedRequests.inc({ receiver: deps.receiver, transport: deps.transport, signal, reason: 'queue_full' }, 1);
+  return { kind: 'busy', message: full.message, retryAfterSeconds: full.retryAfterSeconds };
+}
+
 export async function ingest(deps: IngestDeps, signal: Signal, encoding: Encoding, body: Buffer): Promise<IngestOutcome> {
   const labels = { receiver: deps.receiver, transport: deps.transport, signal };
   const next = deps.next[signal];
   if (!next) return { kind: 'unavailable', message: `no ${signal} pipeline is configured for this receiver` };
+  // An empty request queues nothing and is answered as usual.
+  const early = body.length > 0 ? refuseEarly(deps, signal) : undefined;
+  if (early) return early;
   let decoded: DecodeResult;
   try {
     decoded = decode(signal, encoding, body);
@@ -63,6 +78,7 @@ export async function ingest(deps: IngestDeps, signal: Signal, encoding: Encodin
   } catch (err) {
     if (err instanceof QueueFullError) {
       deps.metrics.receiverRefused.inc({ ...labels, reason: 'queue_full' }, decoded.accepted);
+      deps.metrics.receiverRefusedRequests.inc({ ...labels, reason: 'queue_full' }, 1);
       return { kind: 'busy', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
     }
     deps.metrics.receiverRefused.inc({ ...labels, reason: 'error' }, decoded.accepted);
