@@ -161,10 +161,8 @@ async function runVariant(redact: boolean): Promise<Variant> {
 
 console.log(`bench e2e: ${PER_REQUEST} items per request over OTLP/HTTP protobuf, ${CONNECTIONS} connections, ${DURATION / 1000} s at full rate, ${LOGS_EVERY ? `every ${LOGS_EVERY}th request logs` : 'traces only'}, queue ${QUEUE}`);
 let bytesPerSpan = 0;
-const BASELINE_FIRST = process.env.BASELINE_FIRST === '1';
-const baseline0 = BASELINE_FIRST ? await runVariant(false) : undefined;
 const full = await runVariant(true);
-const baseline = baseline0 ?? (await runVariant(false));
+const baseline = await runVariant(false);
 const cost = Math.round((1 - full.spansPerSec / baseline.spansPerSec) * 1000) / 10;
 console.log(`redaction + detection cost: ${cost}% of the baseline rate`);
 console.log(

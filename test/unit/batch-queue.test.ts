@@ -75,6 +75,27 @@ test('memory queue: bounded in estimated bytes too; a full queue frees up once e
   assert.deepEqual(r.got, ['0000000000000001', '0000000000000002', '0000000000000004', '0000000000000005']);
 });
 
+test('memory queue: refuses() says ahead of reading when a typical request no longer fits, and stops once there is room', async () => {
+  const r = recorder();
+  r.hold();
+  const p = createBatchProcessor(config({ queue_size: 6, retry_after: 4 }), r.next);
+  await p.start!();
+  assert.equal(p.refuses!(), undefined, 'an empty queue takes anything');
+  await p.consume(batchOf(1, 2));
+  assert.equal(p.refuses!(), undefined, '2 of 6 queued, typical request 2: room');
+  await p.consume(batchOf(3, 4));
+  await p.consume(batchOf(5));
+  // 5 of 6 queued; typical request about 2 items: turned away before it is read.
+  const full = p.refuses!();
+  assert.ok(full instanceof QueueFullError && full.retryAfterSeconds === 4 && /5 of 6/.test(full.message), String(full));
+  await p.consume(batchOf(6)); // consume() still takes what fits
+  r.release();
+  await p.drain();
+  assert.equal(p.refuses!(), undefined, 'room again once exported');
+  await p.shutdown!();
+  assert.ok(p.refuses!() instanceof QueueFullError, 'shutting down');
+});
+
 test('memory queue: one oversized request is still taken when the queue is empty', async () => {
   const r = recorder();
   const p = createBatchProcessor(config({ queue_max_bytes: 1000 }), r.next);
