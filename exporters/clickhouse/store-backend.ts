@@ -3,8 +3,10 @@
 // Runs inside the store worker thread (and in the test facade's child
 // process); never on the receivers' thread, because chDB stalls the event
 // loop of the thread that drives it.
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { contentTypeFor } from './formats.js';
@@ -63,6 +65,11 @@ function settingLiteral(v: string | number | boolean): string {
   if (typeof v === 'boolean') return v ? '1' : '0';
   if (typeof v === 'number') return String(v);
   if (/^-?\d+(\.\d+)?$/.test(v)) return v;
+  return sqlString(v);
+}
+
+/** A ClickHouse string literal. */
+function sqlString(v: string): string {
   return "'" + v.replace(/\\/g, '\\\\').replace(/'/g, "''") + "'";
 }
 
@@ -95,8 +102,10 @@ async function drain(stream: Readable): Promise<void> {
 export class StoreBackend {
   readonly endpoint: ParsedEndpoint;
   private readonly clients = new Map<string, Promise<ClickHouseClient>>();
-  /** Embedded only: the chDB connection of the default client, for zero-copy inserts. */
-  private chdbInsert?: (params: { table: string; values: Buffer; format: InsertFormat; columns?: string[] }) => Promise<unknown>;
+  /** Embedded only: runs a statement on the chDB connection of the default client. */
+  private chdbQuery?: (sql: string) => Promise<unknown>;
+  /** Embedded only: where insert bodies wait as files for INSERT … FROM INFILE. */
+  private spool?: { dir: string; temporary: boolean; next: number };
   private timezone: Promise<string> | undefined;
   /** Embedded on disk: the first connection, which starts the engine with EMBEDDED_ENGINE_ARGS. */
   private engine: { close(): void } | undefined;
@@ -132,11 +141,7 @@ export class StoreBackend {
       }
       const connection = createChdbConnection({ path: this.endpoint.location });
       const client = createClient({ connection } as Parameters<typeof createClient>[0]);
-      // @clickhouse/client's insert through chdb/connection turns the body into
-      // a JS string and back into SQL text; chDB's own rawInsert takes the
-      // Buffer as it is (bench:clickhouse 8 × 10,000 rows: 15.9–19.2k rows/s
-      // against 15.1k the other way).
-      if (database === 'default') this.chdbInsert = (p) => connection.chdb.rawInsert(p);
+      if (database === 'default') this.chdbQuery = (sql) => connection.chdb.queryAsync(sql);
       if (database !== 'default') {
         try {
           await client.command({ query: `USE ${quoteIdent(database)}` });
@@ -161,23 +166,42 @@ export class StoreBackend {
   async insert(table: string, body: Uint8Array, database?: string, format: InsertFormat = 'JSONEachRow', columns?: readonly string[]): Promise<void> {
     const client = await this.client();
     const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    if (this.chdbInsert) {
-      // Names are plain identifiers (validated in config), as rawInsert requires.
-      await this.chdbInsert({
-        table: database ? `${database}.${table}` : table,
-        values: buf,
-        format,
-        ...(columns ? { columns: [...columns] } : {}),
-      });
-      return;
-    }
     const target = database ? `${quoteIdent(database)}.${quoteIdent(table)}` : quoteIdent(table);
     const cols = columns ? ` (${columns.map(quoteIdent).join(', ')})` : '';
+    if (this.chdbQuery) {
+      // The engine reads the body from a file. Inline data (chDB's rawInsert,
+      // or the client's INSERT … FORMAT with the body after it) costs the
+      // engine 12–15 µs more CPU per agent span than the same rows read from
+      // a file, a third of the whole insert (bench/RESULTS.md, 2026-12-03
+      // night); writing the file costs about 1 µs per span.
+      const file = this.spoolFile(format);
+      await writeFile(file, buf);
+      try {
+        await this.chdbQuery(`INSERT INTO ${target}${cols} FROM INFILE ${sqlString(file)} FORMAT ${format}`);
+      } finally {
+        await unlink(file).catch(() => undefined);
+      }
+      return;
+    }
     const res = await client.exec({
       query: `INSERT INTO ${target}${cols} FORMAT ${format}`,
       values: Readable.from([buf], { objectMode: false }),
     });
     await drain(res.stream);
+  }
+
+  /** A fresh file name in the spool directory, made (and emptied of a crashed run's leftovers) on first use. */
+  private spoolFile(format: string): string {
+    if (!this.spool) {
+      const onDisk = this.endpoint.location !== ':memory:';
+      // Inside the data directory (same disk, removed with it); a private
+      // temporary directory for an in-memory engine.
+      const dir = onDisk ? join(this.endpoint.location, 'sluice_insert_spool') : mkdtempSync(join(tmpdir(), 'sluice-insert-'));
+      mkdirSync(dir, { recursive: true });
+      if (onDisk) for (const f of readdirSync(dir)) rmSync(join(dir, f), { force: true });
+      this.spool = { dir, temporary: !onDisk, next: 0 };
+    }
+    return join(this.spool.dir, `${process.pid}-${this.spool.next++}.${format.toLowerCase()}`);
   }
 
   /** A statement with no result set, with its input data if any (INSERT … FORMAT x). */
@@ -252,5 +276,7 @@ export class StoreBackend {
     await Promise.all(clients.map((p) => p.then((c) => c.close()).catch(() => undefined)));
     this.engine?.close();
     this.engine = undefined;
+    if (this.spool?.temporary) rmSync(this.spool.dir, { recursive: true, force: true });
   }
 }
+
