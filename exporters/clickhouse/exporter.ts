@@ -6,11 +6,12 @@
 import type { ComponentContext, Exporter } from '../../pipeline/component.js';
 import type { Batch, Signal } from '../../pipeline/model.js';
 import type { ClickHouseExporterConfig } from './config.js';
-import { LOGS_COLUMNS, logsToTsv } from './logs-tsv.js';
+import { LOGS_COLUMNS, resourceLogsTsv } from './logs-tsv.js';
 import { startQueryServer, type QueryServer } from './query-server.js';
 import { schemaStatements, type SchemaOptions } from './schema.js';
 import { openClickHouse, type ClickHouseHandle } from './store.js';
-import { TRACES_COLUMNS, tracesToTsv } from './traces-tsv.js';
+import { TRACES_COLUMNS, resourceSpansTsv } from './traces-tsv.js';
+import { TextWriter } from './tsv-common.js';
 
 const FIRST_ATTEMPT_WAIT_MS = 2_000;
 const BACKOFF_MIN_MS = 500;
@@ -136,7 +137,7 @@ export class ClickHouseExporter implements Exporter {
       throw new Error(`ClickHouse tables in database "${this.cfg.database}" do not exist yet (is ${redactEndpoint(this.cfg.endpoint)} reachable?); will retry`);
     }
     const traces = batch.signal === 'traces';
-    const { body, rows } = traces ? tracesToTsv(batch) : logsToTsv(batch);
+    const { body, rows } = traces ? await serializeInSlices(batch.resourceSpans, resourceSpansTsv) : await serializeInSlices(batch.resourceLogs, resourceLogsTsv);
     if (rows === 0) return;
     const table = traces ? this.cfg.traces_table_name : this.cfg.logs_table_name;
     try {
@@ -186,4 +187,24 @@ export function safeMessage(err: unknown): string {
 
 function truncate(s: string, n: number): string {
   return s.length > n ? s.slice(0, n) + '…' : s;
+}
+
+// Serializing a whole 8,192-span batch of agent spans takes 25–250 ms (GC
+// included) on the thread that also answers the receivers; a request that
+// arrives meanwhile waits for all of it. One resource at a time, giving the
+// event loop a turn whenever a slice has taken SLICE_MS, bounds that wait.
+const SLICE_MS = 5;
+
+async function serializeInSlices<T>(groups: readonly T[], write: (out: TextWriter, group: T) => number): Promise<{ body: Buffer; rows: number }> {
+  const out = new TextWriter();
+  let rows = 0;
+  let sliceStart = performance.now();
+  for (const g of groups) {
+    rows += write(out, g);
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      sliceStart = performance.now();
+    }
+  }
+  return { body: out.finish(), rows };
 }

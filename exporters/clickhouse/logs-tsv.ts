@@ -15,25 +15,30 @@ export const LOGS_COLUMNS = [
 export function logsToTsv(batch: LogBatch): { body: Buffer; rows: number } {
   const out = new TextWriter();
   let rows = 0;
-  for (const rl of batch.resourceLogs) {
-    const resourcePart =
-      '\t' + tsvEscape(stringAttr(rl.resource.attributes, 'service.name') ?? '') +
-      '\t' + tsvEscape(rl.schemaUrl) +
-      '\t' + mapTsv(rl.resource.attributes);
-    for (const sl of rl.scopeLogs) {
-      const sharedPart =
-        resourcePart +
-        '\t' + tsvEscape(sl.schemaUrl) +
-        '\t' + tsvEscape(sl.scope.name) +
-        '\t' + tsvEscape(sl.scope.version) +
-        '\t' + mapTsv(sl.scope.attributes);
-      for (const r of sl.logRecords) {
-        out.push(logRow(r, sharedPart));
-        rows++;
-      }
+  for (const rl of batch.resourceLogs) rows += resourceLogsTsv(out, rl);
+  return { body: out.finish(), rows };
+}
+
+/** The rows of one resource's log records into `out`; returns how many. */
+export function resourceLogsTsv(out: TextWriter, rl: LogBatch['resourceLogs'][number]): number {
+  let rows = 0;
+  const resourcePart =
+    '\t' + tsvEscape(stringAttr(rl.resource.attributes, 'service.name') ?? '') +
+    '\t' + tsvEscape(rl.schemaUrl) +
+    '\t' + mapTsv(rl.resource.attributes);
+  for (const sl of rl.scopeLogs) {
+    const sharedPart =
+      resourcePart +
+      '\t' + tsvEscape(sl.schemaUrl) +
+      '\t' + tsvEscape(sl.scope.name) +
+      '\t' + tsvEscape(sl.scope.version) +
+      '\t' + mapTsv(sl.scope.attributes);
+    for (const r of sl.logRecords) {
+      out.push(logRow(r, sharedPart));
+      rows++;
     }
   }
-  return { body: out.finish(), rows };
+  return rows;
 }
 
 function logRow(r: LogRecord, sharedPart: string): string {

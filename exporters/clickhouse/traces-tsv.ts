@@ -20,17 +20,22 @@ export const TRACES_COLUMNS = [
 export function tracesToTsv(batch: TraceBatch): { body: Buffer; rows: number } {
   const out = new TextWriter();
   let rows = 0;
-  for (const rs of batch.resourceSpans) {
-    const resourcePart = '\t' + tsvEscape(stringAttr(rs.resource.attributes, 'service.name') ?? '') + '\t' + mapTsv(rs.resource.attributes);
-    for (const ss of rs.scopeSpans) {
-      const sharedPart = resourcePart + '\t' + tsvEscape(ss.scope.name) + '\t' + tsvEscape(ss.scope.version);
-      for (const span of ss.spans) {
-        out.push(spanRow(span, sharedPart));
-        rows++;
-      }
+  for (const rs of batch.resourceSpans) rows += resourceSpansTsv(out, rs);
+  return { body: out.finish(), rows };
+}
+
+/** The rows of one resource's spans into `out`; returns how many. */
+export function resourceSpansTsv(out: TextWriter, rs: TraceBatch['resourceSpans'][number]): number {
+  let rows = 0;
+  const resourcePart = '\t' + tsvEscape(stringAttr(rs.resource.attributes, 'service.name') ?? '') + '\t' + mapTsv(rs.resource.attributes);
+  for (const ss of rs.scopeSpans) {
+    const sharedPart = resourcePart + '\t' + tsvEscape(ss.scope.name) + '\t' + tsvEscape(ss.scope.version);
+    for (const span of ss.spans) {
+      out.push(spanRow(span, sharedPart));
+      rows++;
     }
   }
-  return { body: out.finish(), rows };
+  return rows;
 }
 
 function spanRow(s: Span, sharedPart: string): string {
