@@ -8,7 +8,7 @@
 //      request's time from its scheduled send to its 200.
 //   3. baseline: the same pipeline without redaction and privileged, same run.
 // Peak RSS is the Sluice process's VmHWM. Prints figures, then one JSON line.
-//   node --import tsx bench/e2e.ts [--duration=20] [--connections=8] [--per-request=500] [--latency-seconds=10] [--queue=memory|disk] [--queue-size=200000] [--logs-every=5] [--prof=DIR]
+//   node --import tsx bench/e2e.ts [--duration=20] [--connections=8] [--per-request=500] [--latency-seconds=10] [--queue=memory|disk] [--queue-size=200000] [--num-consumers=1] [--logs-every=5] [--prof=DIR]
 // --prof passes --cpu-prof to the Sluice process: one profile per thread in DIR/full and DIR/baseline, written at exit.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ const LATENCY_MS = Number(arg('latency-seconds', '10')) * 1000;
 const QUEUE = arg('queue', 'memory');
 const PROF = arg('prof', '');
 const QUEUE_SIZE = Number(arg('queue-size', '200000'));
+const NUM_CONSUMERS = Number(arg('num-consumers', '1'));
 // --mem-log=FILE: every thread's heap and Buffers (bench/lib/mem-probe.ts),
 // the process's RSS split and chDB's own accounting, sampled through the
 // full-pipeline run; the split at peak RSS is printed.
@@ -48,6 +49,7 @@ processors:
     send_batch_size: 8192
     timeout: 200ms
     queue_size: ${QUEUE_SIZE}
+    num_consumers: ${NUM_CONSUMERS}
     queue: { type: ${QUEUE} }
 exporters:
   clickhouse:
@@ -182,6 +184,7 @@ console.log(
     baseline_peak_rss_mb: baseline.peakRssMb,
     queue: QUEUE,
     queue_size: QUEUE_SIZE,
+    num_consumers: NUM_CONSUMERS,
     per_request: PER_REQUEST,
     connections: CONNECTIONS,
   }),

@@ -84,8 +84,63 @@ export function createBatchProcessor(config: BatchConfig, next: Consumer, opts: 
     return taken;
   }
 
+  // Batches handed to the next stage and not yet finished. With two, the next
+  // batch is merged and serialized on this thread while the exporter's
+  // worker writes the previous one; one at a time left the store idle then.
+  const inFlight = new Set<Promise<void>>();
+  // Disk queue: the read pointer moves in the order batches were taken, and
+  // never past a batch that failed (it replays on the next start).
+  let commits: Promise<void> = Promise.resolve();
+  let commitsStopped = false;
+
+  /** Sends a batch; resolves when the next stage is done with it (the consumer slot frees), while its commit may still wait for earlier ones. */
+  function send(taken: Queued[]): Promise<void> {
+    const items = taken.reduce((s, q) => s + q.items, 0);
+    const merged = mergeBatches(taken.map((q) => q.batch));
+    const last = taken[taken.length - 1] as Queued;
+    const sent = next.consume(merged).then(
+      () => true,
+      (err: unknown) => {
+        // The export stage retries until it succeeds, so this is a failure for
+        // good. With a disk queue the records stay behind the pointer and replay on start.
+        opts.logger?.error({ err: (err as Error).message, items, kept: Boolean(disk) }, 'batch could not be sent');
+        if (!disk) opts.onDropped?.(items, merged.signal);
+        return false;
+      },
+    );
+    const earlier = commits;
+    const done = (async () => {
+      const ok = await sent;
+      if (!disk || !last.end) return;
+      await earlier;
+      if (commitsStopped) return;
+      if (!ok) {
+        commitsStopped = true;
+        return;
+      }
+      try {
+        await disk.commit(last.end, taken.reduce((s, q) => s + (q.bytes ?? 0), 0));
+      } catch (err) {
+        // The pointer could not move: this batch and the ones after it replay on start.
+        commitsStopped = true;
+        opts.logger?.error({ err: (err as Error).message, items, kept: true }, 'disk queue pointer could not move');
+      }
+    })().finally(() => {
+      depth -= items;
+      for (const q of taken) depthBytes -= q.memBytes;
+      onDepth(depth);
+      if (depth === 0) for (const w of drainWaiters.splice(0)) w();
+    });
+    commits = done;
+    return sent.then(() => undefined);
+  }
+
   async function run(): Promise<void> {
     while (running || queue.length) {
+      if (inFlight.size >= config.num_consumers) {
+        await Promise.race(inFlight);
+        continue;
+      }
       if (!queue.length) {
         if (!running) break;
         await new Promise<void>((r) => (wake = r));
@@ -100,26 +155,13 @@ export function createBatchProcessor(config: BatchConfig, next: Consumer, opts: 
         clearTimeout(timer);
         continue;
       }
-      const taken = takeBatch();
-      const items = taken.reduce((s, q) => s + q.items, 0);
-      const merged = mergeBatches(taken.map((q) => q.batch));
-      try {
-        await next.consume(merged);
-        const last = taken[taken.length - 1] as Queued;
-        if (disk && last.end) await disk.commit(last.end, taken.reduce((s, q) => s + (q.bytes ?? 0), 0));
-      } catch (err) {
-        // The export stage retries until it succeeds, so this is a failure for
-        // good (or the disk pointer could not move, which only means a replay).
-        // With a disk queue the records stay behind the pointer and replay on start.
-        opts.logger?.error({ err: (err as Error).message, items, kept: Boolean(disk) }, 'batch could not be sent');
-        if (!disk) opts.onDropped?.(items, merged.signal);
-      } finally {
-        depth -= items;
-        for (const q of taken) depthBytes -= q.memBytes;
-        onDepth(depth);
-        if (depth === 0) for (const w of drainWaiters.splice(0)) w();
-      }
+      const done = send(takeBatch());
+      inFlight.add(done);
+      void done.finally(() => inFlight.delete(done));
     }
+    await Promise.all(inFlight);
+    // The last commit waits for every earlier one.
+    await commits;
   }
 
   function enqueue(q: Queued): void {

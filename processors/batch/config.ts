@@ -40,6 +40,17 @@ export const batchConfigSchema = z
      * spans/s: the store sets the rate (RESULTS.md, 2026-12-03 evening).
      */
     queue_max_bytes: byteSize('32MiB'),
+    /**
+     * Batches handed to the exporters at once, like the collector's
+     * sending_queue num_consumers; disk queue commits still move in the
+     * order batches were taken. 2 lets the next batch be merged and
+     * serialized while the previous one is written: bench:e2e traces-only
+     * 19–23k spans/s against 15–20k with 1, but about 80 MB more peak RSS
+     * (1,093–1,152 MiB against 971–1,081) and a p99 at half load of 35–87 ms
+     * against 18–43 (4 and 5 runs), so 1 stays the
+     * default (RESULTS.md, 2026-12-03 night).
+     */
+    num_consumers: z.number().int().positive().default(1),
     /** Seconds clients are told to wait (Retry-After) when the queue is full. */
     retry_after: z.number().int().positive().default(1),
     queue: queueConfigSchema.prefault({} as never),

@@ -226,6 +226,62 @@ test('disk queue: segments rotate and are deleted once exported; concurrent appe
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A next stage whose sends finish only when the test says, each on its own. */
+function manualConsumer() {
+  const sends: Array<{ ids: string[]; finish: () => void }> = [];
+  const finished: string[] = [];
+  const next: Consumer = {
+    consume(b) {
+      const ids = spanIds(b);
+      return new Promise<void>((resolve) => sends.push({ ids, finish: () => (finished.push(...ids), resolve()) }));
+    },
+  };
+  return { next, sends, finished };
+}
+
+const until = async (cond: () => boolean) => {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
+  assert.ok(cond(), 'condition reached');
+};
+
+test('num_consumers: two batches are sent at once, a third waits for one of them', async () => {
+  const c = manualConsumer();
+  const p = createBatchProcessor(config({ num_consumers: 2 }), c.next);
+  await p.start!();
+  for (const i of [1, 2, 3]) await p.consume(batchOf(i));
+  await until(() => c.sends.length === 2);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(c.sends.length, 2, 'the third batch waits');
+  c.sends[1]!.finish();
+  await until(() => c.sends.length === 3);
+  c.sends[0]!.finish();
+  c.sends[2]!.finish();
+  await p.shutdown!();
+  assert.deepEqual(c.finished, ['0000000000000002', '0000000000000001', '0000000000000003']);
+  assert.equal(p.depth(), 0);
+});
+
+test('num_consumers: the disk pointer moves in the order batches were taken, not finished', async () => {
+  const dir = await tempDir();
+  const c = manualConsumer();
+  const p1 = createBatchProcessor(config({ num_consumers: 2 }), c.next, { disk: new DiskQueue({ dir, maxBytes: 1 << 20, retryAfter: 1, logger }), logger });
+  await p1.start!();
+  await p1.consume(batchOf(1));
+  await p1.consume(batchOf(2));
+  await until(() => c.sends.length === 2);
+  // The later batch is written first; the earlier one is still being written at the "crash".
+  c.sends[1]!.finish();
+  await new Promise((r) => setTimeout(r, 20));
+  const r2 = recorder();
+  const p2 = createBatchProcessor(config(), r2.next, { disk: new DiskQueue({ dir, maxBytes: 1 << 20, retryAfter: 1, logger }), logger });
+  await p2.start!();
+  await p2.drain();
+  await p2.shutdown!();
+  // Batch 1 was never written, so it replays (with 2 after it: at least once).
+  assert.deepEqual(r2.got, ['0000000000000001', '0000000000000002']);
+  await rm(dir, { recursive: true, force: true });
+});
+
 test('disk queue: a directory held by another live process is refused with the reason', async () => {
   const dir = await tempDir();
   await writeFile(join(dir, 'LOCK'), String(process.ppid));
