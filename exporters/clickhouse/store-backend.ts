@@ -279,4 +279,3 @@ export class StoreBackend {
     if (this.spool?.temporary) rmSync(this.spool.dir, { recursive: true, force: true });
   }
 }
-
