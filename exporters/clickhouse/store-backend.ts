@@ -171,9 +171,9 @@ export class StoreBackend {
     if (this.chdbQuery) {
       // The engine reads the body from a file. Inline data (chDB's rawInsert,
       // or the client's INSERT … FORMAT with the body after it) costs the
-      // engine 12–15 µs more CPU per agent span than the same rows read from
-      // a file, a third of the whole insert (bench/RESULTS.md, 2026-12-03
-      // night); writing the file costs about 1 µs per span.
+      // engine 5–18 µs more CPU per agent span than the same rows read from
+      // a file, 1.2–1.6× the file's cost (bench:clickhouse-path, RESULTS.md);
+      // writing the file costs about 1 µs per span.
       const file = this.spoolFile(format);
       await writeFile(file, buf);
       try {
