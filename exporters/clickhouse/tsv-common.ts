@@ -12,24 +12,51 @@ import { hasLaterKey } from './ndjson-common.js';
 
 export { nanosText, TextWriter } from './ndjson-common.js';
 
-// `[\b]` in a character class is the backspace character U+0008.
-const NEEDS_ESCAPE = /[\\\t\n\r\0\b\f']/;
-const ESCAPE_ALL = /[\\\t\n\r\0\b\f']/g;
-const ESCAPES: Record<string, string> = {
-  '\\': '\\\\',
-  '\t': '\\t',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\0': '\\0',
-  '\b': '\\b',
-  '\f': '\\f',
-  "'": "\\'",
-};
+// The characters ClickHouse reads back escaped: \\ \t \n \r \0 \b \f and the
+// quote. Plain string search, not a RegExp: telemetry meets no backtracking
+// engine (invariant 5). Eight native indexOf passes are also 2× the
+// one-character-class RegExp's speed on one-byte strings, and 0.68× on
+// two-byte ones (non-Latin-1 text), in `npm run bench:tsv-escape`.
+const ESCAPE_OF: readonly (string | undefined)[] = (() => {
+  const t: (string | undefined)[] = new Array(93).fill(undefined);
+  t[0] = '\\0';
+  t[8] = '\\b';
+  t[9] = '\\t';
+  t[10] = '\\n';
+  t[12] = '\\f';
+  t[13] = '\\r';
+  t[39] = "\\'";
+  t[92] = '\\\\';
+  return t;
+})();
+
+function needsEscape(s: string): boolean {
+  return (
+    s.indexOf('\\') >= 0 ||
+    s.indexOf("'") >= 0 ||
+    s.indexOf('\n') >= 0 ||
+    s.indexOf('\t') >= 0 ||
+    s.indexOf('\r') >= 0 ||
+    s.indexOf('\0') >= 0 ||
+    s.indexOf('\b') >= 0 ||
+    s.indexOf('\f') >= 0
+  );
+}
 
 /** A string as ClickHouse's TSV (and quoted) text reads it back byte for byte. */
 export function tsvEscape(s: string): string {
-  // Most values (ids, names, model names) need nothing: test before replacing.
-  return NEEDS_ESCAPE.test(s) ? s.replace(ESCAPE_ALL, (c) => ESCAPES[c]!) : s;
+  // Most values (ids, names, prompts without quotes) need nothing.
+  if (!needsEscape(s)) return s;
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const e = c < 93 ? ESCAPE_OF[c] : undefined;
+    if (e === undefined) continue;
+    out += s.slice(from, i) + e;
+    from = i + 1;
+  }
+  return out + s.slice(from);
 }
 
 /** A string inside a Map or Array field: single-quoted. */
