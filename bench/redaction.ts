@@ -133,7 +133,7 @@ const naiveV = variant('naive', (values) => {
       v = v.replace(re, (m: string, ...rest: unknown[]) => {
         const groups = rest[rest.length - 1] as Record<string, string> | undefined;
         const value = spec.group && groups && typeof groups === 'object' ? (groups[spec.group] ?? m) : m;
-        if (validate && !validate({ value, minEntropy: spec.minEntropy })) return m;
+        if (validate && !validate(value, spec.minEntropy)) return m;
         return spec.group ? m.replace(value, `[REDACTED:${spec.type}]`) : `[REDACTED:${spec.type}]`;
       });
     }

@@ -254,14 +254,29 @@ function resolveOverlaps(found: (Finding & { p: number })[]): Finding[] {
     const { start, end, type, rule } = found[0]!;
     return [{ start, end, type, rule }];
   }
-  found.sort((a, b) => a.start - b.start || b.end - a.end);
-  const out: (Finding & { p: number })[] = [];
-  for (const f of found) {
-    const last = out[out.length - 1];
-    if (!last || f.start >= last.end) out.push(f);
-    else if (better(f, last)) out[out.length - 1] = f;
+  // One rule's findings come in order, and most texts hold one rule's: V8's
+  // sort copies the array even then, and this runs for every flagged text.
+  for (let i = 1; i < found.length; i++) {
+    const a = found[i - 1]!;
+    const b = found[i]!;
+    if (b.start < a.start || (b.start === a.start && b.end > a.end)) {
+      found.sort((x, y) => x.start - y.start || y.end - x.end);
+      break;
+    }
   }
-  return out.map(({ start, end, type, rule }) => ({ start, end, type, rule }));
+  // Kept in place: found[0..w) are the survivors.
+  let w = 0;
+  for (const f of found) {
+    const last = w > 0 ? found[w - 1]! : undefined;
+    if (!last || f.start >= last.end) found[w++] = f;
+    else if (better(f, last)) found[w - 1] = f;
+  }
+  const out: Finding[] = new Array(w);
+  for (let i = 0; i < w; i++) {
+    const { start, end, type, rule } = found[i]!;
+    out[i] = { start, end, type, rule };
+  }
+  return out;
 }
 
 export function compileEngine(specs: readonly RuleSpec[], opts: EngineOptions = {}): Engine {
@@ -472,7 +487,7 @@ export function compileEngine(specs: readonly RuleSpec[], opts: EngineOptions = 
         const end = ascii ? be : utf16Offset(bytes, be);
         if (
           (spec.boundary && !boundaryOk(text, start, end, spec.boundary)) ||
-          (r.validate && !r.validate({ value: text.slice(start, end), minEntropy: spec.minEntropy }))
+          (r.validate && !r.validate(text.slice(start, end), spec.minEntropy))
         ) {
           // A shorter or later candidate may start inside this one.
           from = nextChar(bytes, mStart + 1);

@@ -79,6 +79,11 @@ function scanView(text: string, firstBackslash = text.indexOf('\\')): string {
   return out.join('');
 }
 
+/** Marks the findings that overlap [a, b) as handled. */
+function markInside(raw: readonly Finding[], used: Uint8Array, a: number, b: number): void {
+  for (let i = 0; i < raw.length; i++) if (raw[i]!.start < b && raw[i]!.end > a) used[i] = 1;
+}
+
 /** An odd run of backslashes just before `at` (from `from`): `at` is inside an escape. */
 function oddBackslashesBefore(text: string, from: number, at: number): boolean {
   let n = 0;
@@ -201,9 +206,6 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
     const edits: { start: number; end: number; text: string }[] = [];
     let drop = false;
     let skipUntil = -1;
-    const markInside = (a: number, b: number) => {
-      for (let i = 0; i < raw.length; i++) if (raw[i]!.start < b && raw[i]!.end > a) used[i] = 1;
-    };
     for (const lit of lits) {
       if (lit.start < skipUntil) continue;
       if (lit.value) {
@@ -213,7 +215,7 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
           if (replacer.modeFor(BLOCKED_KEY_TYPE, BLOCKED_KEY_TYPE) === 'drop') drop = true;
           edits.push({ start: lit.value.start, end: lit.value.end, text: JSON.stringify(replacer.replacement(BLOCKED_KEY_TYPE, BLOCKED_KEY_TYPE, text.slice(lit.value.start, lit.value.end))) });
           found?.push({ start: lit.value.start, end: lit.value.end, type: BLOCKED_KEY_TYPE, rule: BLOCKED_KEY_TYPE });
-          markInside(lit.value.start, lit.value.end);
+          markInside(raw, used, lit.value.start, lit.value.end);
           skipUntil = lit.value.end;
         }
       }
@@ -235,7 +237,7 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
         }
         const nested = triggered(hits) && text.includes('\\"', a) && text.indexOf('\\"', a) < b;
         if (touchesEscape || nested || hidesMatches(text, a, b)) {
-          markInside(a, b);
+          markInside(raw, used, a, b);
           const content = JSON.parse(text.slice(lit.start, lit.end)) as string;
           const before = tally.count;
           const inner: Finding[] | undefined = found ? [] : undefined;
@@ -278,7 +280,13 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
       found?.push(f);
     }
     if (edits.length === 0) return { text, drop: false };
-    edits.sort((x, y) => x.start - y.start);
+    // Literals come in text order; only findings outside them come after.
+    for (let e = 1; e < edits.length; e++) {
+      if (edits[e]!.start < edits[e - 1]!.start) {
+        edits.sort((x, y) => x.start - y.start);
+        break;
+      }
+    }
     let out = '';
     let at = 0;
     for (const e of edits) {
