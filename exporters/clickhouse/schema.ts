@@ -16,14 +16,24 @@ export interface SchemaOptions {
 }
 
 /**
- * Merge these tables column by column ("vertical" merge) at any size. The
- * default, a horizontal merge below 131,072 rows, holds read and write
- * buffers for every column of every source part at once: with this schema's
- * maps and nested columns, about 300 MB per merge of a few 8,192-span parts
- * of agent spans in chDB, against about 150 MB vertically (inserts of
- * 8,000 spans, 20 in a row; bench/e2e.ts --mem-log shows the split).
+ * Memory of the traces and logs tables' writes, which set the embedded
+ * store's resident size:
+ * - Parts under 100 MB (uncompressed) are Compact: one data file, not a file
+ *   per column stream. A Wide part holds a 1 MiB compression buffer and a
+ *   1 MiB file buffer for each of this schema's ~45 streams (maps, nested
+ *   columns, LowCardinality dictionaries), for every insert and merge that
+ *   writes one. Paced inserts of 8,192 agent spans (60 in a row, merges
+ *   included): peak RSS 748–756 MiB against 818–885 with the 10 MB default,
+ *   the same disk (+0.8 %) and CPU within noise. All-Compact (1 GB) was
+ *   worse (813–908): large Compact merges are horizontal.
+ * - Wide parts merge column by column ("vertical" merge) at any size. The
+ *   default, a horizontal merge below 131,072 rows, holds read and write
+ *   buffers for every column of every source part at once: about 300 MB per
+ *   merge of a few 8,192-span parts in chDB, against about 150 MB vertically.
+ * (bench/RESULTS.md; bench/e2e.ts --mem-log shows the split.)
  */
-const WIDE_ROW_MERGES = ', vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1';
+const WIDE_ROW_MERGES =
+  ', min_bytes_for_wide_part = 104857600, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1';
 
 /** Backtick-quotes an identifier, ClickHouse style. */
 export function quoteIdent(name: string): string {
