@@ -32,8 +32,13 @@ async function handle(req: StoreRequest): Promise<{ result?: unknown; transfer?:
 }
 
 port.on('message', (req: StoreRequest) => {
+  // An insert's body goes back in the answer's transfer list, referenced by
+  // nothing, so its memory is freed as soon as the answer is read. Left here
+  // it would wait for this thread's GC, which allocates too little to run
+  // often: 1–3 dead batches of 15 MB were held at any time.
+  const body = req.op === 'insert' && req.body.buffer instanceof ArrayBuffer ? [req.body.buffer] : [];
   handle(req).then(
-    ({ result, transfer }) => port.postMessage({ id: req.id, ok: true, result } satisfies StoreResponse, transfer ?? []),
-    (err: unknown) => port.postMessage({ id: req.id, ok: false, error: serializeError(err) } satisfies StoreResponse),
+    ({ result, transfer }) => port.postMessage({ id: req.id, ok: true, result } satisfies StoreResponse, [...(transfer ?? []), ...body]),
+    (err: unknown) => port.postMessage({ id: req.id, ok: false, error: serializeError(err) } satisfies StoreResponse, body),
   );
 });
