@@ -19,10 +19,10 @@ export interface SchemaOptions {
  * Memory of the traces and logs tables' writes, which set the embedded
  * store's resident size:
  * - Parts under 100 MB (uncompressed) are Compact: one data file, not a file
- *   per column stream. A Wide part holds a 1 MiB compression buffer and a
- *   1 MiB file buffer for each of this schema's ~45 streams (maps, nested
- *   columns, LowCardinality dictionaries), for every insert and merge that
- *   writes one. Paced inserts of 8,192 agent spans (60 in a row, merges
+ *   per column stream. A Wide part of the traces table has 57 column files
+ *   (maps, nested columns, LowCardinality dictionaries), each written through
+ *   a 1 MiB compression buffer and a 1 MiB file buffer, by every insert and
+ *   merge that writes one. Paced inserts of 8,192 agent spans (60 in a row, merges
  *   included): peak RSS 748–756 MiB against 818–885 with the 10 MB default,
  *   the same disk (+0.8 %) and CPU within noise. All-Compact (1 GB) was
  *   worse (813–908): large Compact merges are horizontal.
