@@ -8,7 +8,7 @@
 //      request's time from its scheduled send to its 200.
 //   3. baseline: the same pipeline without redaction and privileged, same run.
 // Peak RSS is the Sluice process's VmHWM. Prints figures, then one JSON line.
-//   node --import tsx bench/e2e.ts [--duration=20] [--connections=8] [--per-request=500] [--latency-seconds=10] [--queue=memory|disk] [--queue-size=200000] [--num-consumers=1] [--logs-every=5] [--prof=DIR]
+//   node --import tsx bench/e2e.ts [--duration=20] [--connections=8] [--per-request=500] [--latency-seconds=10] [--queue=memory|disk] [--queue-size=200000] [--queue-max-bytes=32MiB] [--num-consumers=1] [--logs-every=5] [--prof=DIR]
 // --prof passes --cpu-prof to the Sluice process: one profile per thread in DIR/full and DIR/baseline, written at exit.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,8 @@ const LATENCY_MS = Number(arg('latency-seconds', '10')) * 1000;
 const QUEUE = arg('queue', 'memory');
 const PROF = arg('prof', '');
 const QUEUE_SIZE = Number(arg('queue-size', '200000'));
+// Each pipeline's batch queue (the processor's default is 32MiB).
+const QUEUE_MAX_BYTES = arg('queue-max-bytes', '32MiB');
 const NUM_CONSUMERS = Number(arg('num-consumers', '1'));
 // --mem-log=FILE: every thread's heap and Buffers (bench/lib/mem-probe.ts),
 // the process's RSS split and chDB's own accounting, sampled through the
@@ -50,6 +52,7 @@ processors:
     timeout: 200ms
     queue_size: ${QUEUE_SIZE}
     num_consumers: ${NUM_CONSUMERS}
+    queue_max_bytes: ${QUEUE_MAX_BYTES}
     queue: { type: ${QUEUE} }
 exporters:
   clickhouse:
@@ -184,6 +187,7 @@ console.log(
     baseline_peak_rss_mb: baseline.peakRssMb,
     queue: QUEUE,
     queue_size: QUEUE_SIZE,
+    queue_max_bytes: QUEUE_MAX_BYTES,
     num_consumers: NUM_CONSUMERS,
     per_request: PER_REQUEST,
     connections: CONNECTIONS,
