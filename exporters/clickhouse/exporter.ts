@@ -8,7 +8,7 @@ import type { Batch, Signal } from '../../pipeline/model.js';
 import type { ClickHouseExporterConfig } from './config.js';
 import { LOGS_COLUMNS, resourceLogsTsv } from './logs-tsv.js';
 import { startQueryServer, type QueryServer } from './query-server.js';
-import { schemaStatements, type SchemaOptions } from './schema.js';
+import { schemaStatements, settingsUpgradeStatements, type SchemaOptions } from './schema.js';
 import { openClickHouse, type ClickHouseHandle } from './store.js';
 import { TRACES_COLUMNS, resourceSpansTsv } from './traces-tsv.js';
 import { TextWriter } from './tsv-common.js';
@@ -96,8 +96,9 @@ export class ClickHouseExporter implements Exporter {
 
   private async ensureSchema(firstAttemptDone: () => void): Promise<void> {
     const signals = this.opts.signals ?? ['traces', 'logs'];
+    const which = { traces: signals.includes('traces'), logs: signals.includes('logs') };
     const statements = this.cfg.create_schema
-      ? schemaStatements(this.schema, { traces: signals.includes('traces'), logs: signals.includes('logs') })
+      ? [...schemaStatements(this.schema, which), ...(this.handle?.embedded ? settingsUpgradeStatements(this.schema, which) : [])]
       : [];
     let delay = BACKOFF_MIN_MS;
     for (let attempt = 1; !this.stopping; attempt++) {

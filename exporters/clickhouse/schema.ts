@@ -32,8 +32,7 @@ export interface SchemaOptions {
  *   merge of a few 8,192-span parts in chDB, against about 150 MB vertically.
  * (bench/RESULTS.md; bench/e2e.ts --mem-log shows the split.)
  */
-const WIDE_ROW_MERGES =
-  ', min_bytes_for_wide_part = 104857600, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1';
+const ROW_TABLE_SETTINGS = 'min_bytes_for_wide_part = 104857600, vertical_merge_algorithm_min_rows_to_activate = 1, vertical_merge_algorithm_min_columns_to_activate = 1';
 
 /** Backtick-quotes an identifier, ClickHouse style. */
 export function quoteIdent(name: string): string {
@@ -109,7 +108,7 @@ PARTITION BY toDate(Timestamp)
 PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))
 ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)
 ${ttlExpr(o.ttlMs, 'toDateTime(Timestamp)')}
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1${WIDE_ROW_MERGES}`;
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, ${ROW_TABLE_SETTINGS}`;
 }
 
 /** Trace id → first/last span time, so a trace lookup can prune partitions. */
@@ -168,7 +167,21 @@ PARTITION BY toDate(Timestamp)
 PRIMARY KEY (ServiceName, toDateTime(Timestamp))
 ORDER BY (ServiceName, toDateTime(Timestamp), Timestamp)
 ${ttlExpr(o.ttlMs, 'toDateTime(Timestamp)')}
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1${WIDE_ROW_MERGES}`;
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, ${ROW_TABLE_SETTINGS}`;
+}
+
+/**
+ * The traces and logs tables' memory settings (ROW_TABLE_SETTINGS) applied
+ * to tables that exist already: CREATE … IF NOT EXISTS leaves a table made
+ * by an older Sluice as it was. Metadata only, and idempotent. Run on the
+ * embedded store, whose tables Sluice owns; a server's tables are the
+ * operator's.
+ */
+export function settingsUpgradeStatements(o: SchemaOptions, signals: { traces: boolean; logs: boolean }): string[] {
+  const out: string[] = [];
+  if (signals.traces) out.push(`ALTER TABLE ${qualified(o.database, o.tracesTable)} MODIFY SETTING ${ROW_TABLE_SETTINGS}`);
+  if (signals.logs) out.push(`ALTER TABLE ${qualified(o.database, o.logsTable)} MODIFY SETTING ${ROW_TABLE_SETTINGS}`);
+  return out;
 }
 
 /** Every statement, in the order they must run, for the signals in use. */

@@ -225,3 +225,25 @@ test('one INSERT per batch: a batch of thousands of rows is one insert query', a
     await exporter.shutdown();
   }
 });
+
+test("embedded tables made by an older Sluice get the memory settings (Compact small parts, vertical merges) at start; data stays", async () => {
+  await ch.command('CREATE DATABASE IF NOT EXISTS old_db');
+  // The traces and logs tables as an older Sluice made them: Wide from 10 MB, horizontal merges.
+  await ch.command(`CREATE TABLE old_db.otel_traces (Timestamp DateTime64(9), TraceId String, SpanName LowCardinality(String), ServiceName LowCardinality(String))
+    ENGINE = MergeTree ORDER BY (ServiceName, SpanName, Timestamp) SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`);
+  await ch.command(`CREATE TABLE old_db.otel_logs (Timestamp DateTime64(9), ServiceName LowCardinality(String), Body String)
+    ENGINE = MergeTree ORDER BY (ServiceName, Timestamp) SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`);
+  await ch.command("INSERT INTO old_db.otel_logs VALUES (now64(9), 'svc', 'kept')");
+  const exporter = await startExporter({ database: 'old_db' });
+  try {
+    for (const table of ['otel_traces', 'otel_logs']) {
+      const ddl = (await ch.queryJson<{ statement: string }>(`SHOW CREATE TABLE old_db.${table} FORMAT JSONEachRow`))[0]!.statement;
+      assert.match(ddl, /min_bytes_for_wide_part = 104857600/, table);
+      assert.match(ddl, /vertical_merge_algorithm_min_rows_to_activate = 1/, table);
+      assert.match(ddl, /index_granularity = 8192/, `${table}: the other settings stay`);
+    }
+    assert.deepEqual(await ch.queryJson<{ Body: string }>('SELECT Body FROM old_db.otel_logs'), [{ Body: 'kept' }]);
+  } finally {
+    await exporter.shutdown();
+  }
+});
