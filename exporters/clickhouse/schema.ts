@@ -22,9 +22,9 @@ export interface SchemaOptions {
  *   per column stream. A Wide part of the traces table has 57 column files
  *   (maps, nested columns, LowCardinality dictionaries), each written through
  *   a 1 MiB compression buffer and a 1 MiB file buffer, by every insert and
- *   merge that writes one. Paced inserts of 8,192 agent spans (60 in a row, merges
- *   included): peak RSS 748–756 MiB against 818–885 with the 10 MB default,
- *   the same disk (+0.8 %) and CPU within noise. All-Compact (1 GB) was
+ *   merge that writes one. Paced inserts of 8,192 agent spans (60 in a row,
+ *   merges included): peak RSS 748–756 MiB against 818–885 with the 10 MB
+ *   default, the same disk (+0.8 %) and CPU within noise. All-Compact (1 GB) was
  *   worse (813–908): large Compact merges are horizontal.
  * - Wide parts merge column by column ("vertical" merge) at any size. The
  *   default, a horizontal merge below 131,072 rows, holds read and write

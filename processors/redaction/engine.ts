@@ -248,22 +248,29 @@ function better(a: Finding & { p: number }, b: Finding & { p: number }): boolean
   return a.end - a.start > b.end - b.start;
 }
 
+/**
+ * Sorts `xs` in place unless it is already in order. V8's sort copies the
+ * array even then, and findings (one rule's come in order, and most texts
+ * hold one rule's) and JSON edits are sorted for every flagged text.
+ */
+export function sortIfUnsorted<T>(xs: T[], cmp: (a: T, b: T) => number): void {
+  for (let i = 1; i < xs.length; i++) {
+    if (cmp(xs[i - 1]!, xs[i]!) > 0) {
+      xs.sort(cmp);
+      return;
+    }
+  }
+}
+
+const byStartThenLonger = (x: Finding, y: Finding): number => x.start - y.start || y.end - x.end;
+
 /** Keeps, among overlapping findings, the one with the higher priority (then the longer). */
 function resolveOverlaps(found: (Finding & { p: number })[]): Finding[] {
   if (found.length === 1) {
     const { start, end, type, rule } = found[0]!;
     return [{ start, end, type, rule }];
   }
-  // One rule's findings come in order, and most texts hold one rule's: V8's
-  // sort copies the array even then, and this runs for every flagged text.
-  for (let i = 1; i < found.length; i++) {
-    const a = found[i - 1]!;
-    const b = found[i]!;
-    if (b.start < a.start || (b.start === a.start && b.end > a.end)) {
-      found.sort((x, y) => x.start - y.start || y.end - x.end);
-      break;
-    }
-  }
+  sortIfUnsorted(found, byStartThenLonger);
   // Kept in place: found[0..w) are the survivors.
   let w = 0;
   for (const f of found) {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { AnyValue, Batch, KeyValue } from '../../pipeline/model.js';
 import { redactionConfigSchema, type RedactionConfig, type RedactionConfigInput } from './config.js';
-import { compileEngine, RuleCompileError, type Engine, type Finding } from './engine.js';
+import { compileEngine, RuleCompileError, sortIfUnsorted, type Engine, type Finding } from './engine.js';
 import { parseGitleaksToml } from './gitleaks.js';
 import { jsonLiterals, looksLikeJson } from './json.js';
 import { createKeyRules, jsonKeyTrigger, type KeyVerdict } from './keys.js';
@@ -78,6 +78,8 @@ function scanView(text: string, firstBackslash = text.indexOf('\\')): string {
   out.push(text.slice(from));
   return out.join('');
 }
+
+const byStart = (x: { start: number }, y: { start: number }): number => x.start - y.start;
 
 /** Marks the findings that overlap [a, b) as handled. */
 function markInside(raw: readonly Finding[], used: Uint8Array, a: number, b: number): void {
@@ -281,12 +283,7 @@ export function createRedactor(input: RedactionConfigInput | RedactionConfig = {
     }
     if (edits.length === 0) return { text, drop: false };
     // Literals come in text order; only findings outside them come after.
-    for (let e = 1; e < edits.length; e++) {
-      if (edits[e]!.start < edits[e - 1]!.start) {
-        edits.sort((x, y) => x.start - y.start);
-        break;
-      }
-    }
+    sortIfUnsorted(edits, byStart);
     let out = '';
     let at = 0;
     for (const e of edits) {

@@ -31,7 +31,6 @@ function splitOn(s: string, seps: string): string[] {
   return out;
 }
 
-
 /**
  * Whether a matched (or grouped) value is the real thing; `minEntropy` is the
  * rule's option for the entropy family. Positional, not an options object:
