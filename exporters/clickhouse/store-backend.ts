@@ -30,6 +30,37 @@ export function parseEndpoint(endpoint: string): ParsedEndpoint {
   throw new Error(`unsupported ClickHouse endpoint "${endpoint}": use "embedded:<dir>", "embedded::memory:" or http(s)://host:8123`);
 }
 
+const ORPHAN_SPOOL = /^sluice-insert-(\d+)-/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The temporary spools of in-memory engines whose process is gone: one killed
+ * (kill -9, the OOM killer) cannot remove its own, and each holds up to a
+ * batch's insert files (about 15 MB each), so a crash loop would fill the
+ * temporary directory. A spool names its process; a live one, or one made by
+ * a Sluice older than the name, is left alone. Best effort: an error here
+ * never stops an insert.
+ */
+function removeOrphanSpools(parent: string): void {
+  try {
+    for (const name of readdirSync(parent)) {
+      const pid = Number(ORPHAN_SPOOL.exec(name)?.[1] ?? 0);
+      if (pid > 0 && pid !== process.pid && !alive(pid)) rmSync(join(parent, name), { recursive: true, force: true });
+    }
+  } catch {
+    // An unreadable temporary directory: mkdtemp below reports what matters.
+  }
+}
+
 /**
  * Server settings of the embedded engine. Its caches default to 5 GiB each
  * and its memory limit to 90% of RAM, sized for a host of its own; here it
@@ -196,7 +227,8 @@ export class StoreBackend {
       const onDisk = this.endpoint.location !== ':memory:';
       // Inside the data directory (same disk, removed with it); a private
       // temporary directory for an in-memory engine.
-      const dir = onDisk ? join(this.endpoint.location, 'sluice_insert_spool') : mkdtempSync(join(tmpdir(), 'sluice-insert-'));
+      if (!onDisk) removeOrphanSpools(tmpdir());
+      const dir = onDisk ? join(this.endpoint.location, 'sluice_insert_spool') : mkdtempSync(join(tmpdir(), `sluice-insert-${process.pid}-`));
       mkdirSync(dir, { recursive: true });
       if (onDisk) for (const f of readdirSync(dir)) rmSync(join(dir, f), { force: true });
       this.spool = { dir, temporary: !onDisk, next: 0 };
