@@ -128,6 +128,9 @@ class StoreWorker {
 const workers = new Map<string, StoreWorker>();
 let embeddedLocation: string | undefined;
 
+// No execArgv: a worker inherits the process's options, while one given them
+// as execArgv refuses to start on any V8 flag (`node --max-old-space-size=…`,
+// the first thing an operator tunes), and the store never opened.
 function spawnWorker(opts: StoreOptions): Worker {
   const here = import.meta.url;
   const ext = extname(fileURLToPath(here));
@@ -137,9 +140,9 @@ function spawnWorker(opts: StoreOptions): Worker {
     // in workers, so the worker registers tsx itself before loading the .ts.
     const tsxApi = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-    return new Worker(boot, { eval: true, execArgv: process.execArgv, workerData: opts });
+    return new Worker(boot, { eval: true, workerData: opts });
   }
-  return new Worker(url, { execArgv: process.execArgv, workerData: opts });
+  return new Worker(url, { workerData: opts });
 }
 
 /**

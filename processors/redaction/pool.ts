@@ -22,9 +22,9 @@ function startWorker(workerData: unknown): Worker {
     // in workers, so the worker registers tsx itself before loading the .ts.
     const tsxApi = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-    return new Worker(boot, { eval: true, execArgv: process.execArgv, workerData });
+    return new Worker(boot, { eval: true, workerData });
   }
-  return new Worker(WORKER_URL, { execArgv: process.execArgv, workerData });
+  return new Worker(WORKER_URL, { workerData });
 }
 
 export class RedactionPool {

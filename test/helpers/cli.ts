@@ -27,9 +27,9 @@ export interface StartedCli {
   exited: Promise<number | null>;
 }
 
-/** `sluice start`, resolved once it logs "sluice started" with its ports. */
-export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<StartedCli> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `sluice start`, resolved once it logs "sluice started" with its ports; `nodeArgs` go to node itself. */
+export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<StartedCli> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', CLI, 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
