@@ -21,6 +21,7 @@ import { ApprovalEventStore } from '../approvals/store/clickhouse.js';
 import { openClickHouse } from '../exporters/clickhouse/store.js';
 import type { ClickHouseExporterConfig } from '../exporters/clickhouse/config.js';
 import type { ApprovalEngine } from '../approvals/types.js';
+import { listenError } from './listen.js';
 import type { SluiceConfig } from '../config/load.js';
 import { packagePath } from '../config/paths.js';
 import { tlsServerOptions } from '../config/tls.js';
@@ -130,7 +131,9 @@ export async function startApprovals(
       policy,
       app,
       async listen(endpoint) {
-        await app.listen({ host: endpoint.host, port: endpoint.port });
+        await app.listen({ host: endpoint.host, port: endpoint.port }).catch((err: unknown) => {
+          throw listenError(err, 'the Sluice API (approvals, Slack interactions)', endpoint, 'set service.api.endpoint to another host:port');
+        });
         listening = true;
         logger.info({ port: port() }, 'sluice api listening');
       },

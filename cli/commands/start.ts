@@ -19,7 +19,16 @@ export function registerStartCommand(program: Command): void {
         }
         throw err;
       }
-      const service = await startService(config, { role: opts.role });
+      let service;
+      try {
+        service = await startService(config, { role: opts.role });
+      } catch (err) {
+        // What was started is stopped again by startService; the operator
+        // gets the reason on one line (a port in use, an unreadable data
+        // directory), not a stack trace.
+        process.stderr.write(`sluice: cannot start: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
       let signals = 0;
       const shutdown = (signal: string) => {
         if (++signals > 1) {

@@ -5,6 +5,7 @@
 // refuses any write the statement check did not foresee.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenOn } from '../../pipeline/listen.js';
 import type { Logger } from 'pino';
 import { createClickHouseHttpHandler } from './http-handler.js';
 import type { ClickHouseHandle } from './store.js';
@@ -35,19 +36,7 @@ export async function startQueryServer(o: QueryServerOptions): Promise<QueryServ
   const server: Server = createServer(handler);
   // Grafana keeps connections open between panels' refreshes.
   server.keepAliveTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  }).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(
-      err.code === 'EADDRINUSE'
-        ? `the read-only ClickHouse interface cannot listen on ${o.host}:${o.port}: the port is in use; set exporters.clickhouse.query_endpoint to another host:port, or '' to disable it`
-        : `the read-only ClickHouse interface cannot listen on ${o.host}:${o.port}: ${err.message}`,
-    );
-  });
+  await listenOn(server, o, 'the read-only ClickHouse interface', "set exporters.clickhouse.query_endpoint to another host:port, or '' to disable it");
   const port = (server.address() as AddressInfo).port;
   return {
     port,

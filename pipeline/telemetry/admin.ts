@@ -3,6 +3,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HostPort } from '../../config/units.js';
+import { listenOn } from '../listen.js';
 import type { SelfMetrics } from './metrics.js';
 
 export interface HealthReport {
@@ -32,10 +33,7 @@ export async function startAdminServer(endpoint: HostPort, metrics: SelfMetrics,
     }
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(endpoint.port, endpoint.host, () => resolve());
-  });
+  await listenOn(server, endpoint, 'the admin port (/healthz, /metrics)', 'set service.telemetry.admin.endpoint to another host:port');
   return {
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((r) => server.close(() => r())),

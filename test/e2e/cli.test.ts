@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
@@ -38,6 +40,38 @@ test('start refuses a bad config before listening, with the path of the problem'
   const r = await runCli(['start', '--config', bad]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /service\.pipelines: define at least one pipeline/);
+});
+
+test('start that cannot listen exits 1 with the reason on one line, not a stack trace', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  const port = (taken.address() as AddressInfo).port;
+  const config = join(dir, 'sluice.yaml');
+  await writeFile(
+    config,
+    `receivers:
+  otlp:
+    protocols:
+      http: { endpoint: "127.0.0.1:${port}" }
+exporters:
+  debug: {}
+service:
+  data_dir: "${dir}"
+  telemetry: { admin: { endpoint: "127.0.0.1:0" } }
+  api: { endpoint: "127.0.0.1:0" }
+  pipelines:
+    traces: { receivers: [otlp], exporters: [debug] }
+`,
+  );
+  try {
+    const r = await runCli(['start', '--config', config]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^sluice: cannot start: the OTLP/HTTP receiver otlp cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use; set receivers\\.otlp\\.protocols\\.http\\.endpoint to another host:port$`, 'm'));
+    assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+  } finally {
+    taken.close();
+  }
 });
 
 test('SIGTERM drains the queue into ClickHouse and exits 0, with node tuned by V8 flags as operators do', async () => {

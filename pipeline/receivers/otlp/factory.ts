@@ -19,7 +19,13 @@ export const otlpReceiverFactory = {
     return {
       async start() {
         if (config.protocols.http) http = await startHttpReceiver(config.protocols.http, deps('http'));
-        if (config.protocols.grpc) grpc = await startGrpcReceiver(config.protocols.grpc, deps('grpc'));
+        if (config.protocols.grpc) {
+          // The HTTP side is already listening: close it, or a failed start leaves it bound.
+          grpc = await startGrpcReceiver(config.protocols.grpc, deps('grpc')).catch(async (err: unknown) => {
+            await http?.close();
+            throw err;
+          });
+        }
         ctx.logger.info({ receiver: ctx.id, http: http?.port, grpc: grpc?.port }, 'otlp receiver listening');
       },
       async shutdown() {

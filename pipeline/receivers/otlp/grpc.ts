@@ -9,6 +9,7 @@ import { ingest, type IngestDeps } from './ingest.js';
 import { createIngestAuth } from './auth.js';
 import { tlsServerOptions } from '../../../config/tls.js';
 import { encodeStatusProto, GrpcCode } from './status.js';
+import { listenError } from '../../listen.js';
 
 const identity = (b: Buffer) => b;
 
@@ -78,7 +79,9 @@ export async function startGrpcReceiver(config: OtlpGrpcConfig, deps: IngestDeps
 
   const host = config.endpoint.host.includes(':') ? `[${config.endpoint.host}]` : config.endpoint.host;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${config.endpoint.port}`, credentialsFor(config), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host}:${config.endpoint.port}`, credentialsFor(config), (err, p) =>
+      err ? reject(listenError(err, `the OTLP/gRPC receiver ${deps.receiver}`, config.endpoint, `set receivers.${deps.receiver}.protocols.grpc.endpoint to another host:port`)) : resolve(p),
+    ),
   );
   return {
     port,

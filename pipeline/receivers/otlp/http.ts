@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { gunzip, inflate } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Signal } from '../../model.js';
+import { listenOn } from '../../listen.js';
 import { encodeExportResponse } from '../../otlp/encode-protobuf.js';
 import type { OtlpHttpConfig } from './config.js';
 import { ingest, refuseEarly, type Encoding, type IngestDeps } from './ingest.js';
@@ -181,10 +182,7 @@ export async function startHttpReceiver(config: OtlpHttpConfig, deps: IngestDeps
     : createServer(timeouts, listener);
   server.keepAliveTimeout = 65_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.endpoint.port, config.endpoint.host, () => resolve());
-  });
+  await listenOn(server, config.endpoint, `the OTLP/HTTP receiver ${deps.receiver}`, `set receivers.${deps.receiver}.protocols.http.endpoint to another host:port`);
   const port = (server.address() as AddressInfo).port;
   return {
     port,
