@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { ApprovalEvent } from '../types.js';
 import { canonicalJson, recordHash } from './chain.js';
 import { readJournalLines, type JournalLine } from './lines.js';
+import { lockDir, type DirLock } from '../../pipeline/dir-lock.js';
 import { GENESIS_HASH, type ApprovalLog, type NewApprovalEvent } from './types.js';
 
 export interface JournalOptions {
@@ -48,6 +49,16 @@ export function journalPath(dir: string): string {
 /** Opens (creating if needed) the journal: checks the chain, cuts a torn last record, and is ready to append. */
 export async function openJournal(opts: JournalOptions): Promise<JournalLog> {
   await mkdir(opts.dir, { recursive: true });
+  const lock = lockDir(opts.dir, 'approval journal directory', 'one Sluice process per data directory (set service.data_dir or approvals.log.dir for another)');
+  try {
+    return await openLocked(opts, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function openLocked(opts: JournalOptions, lock: DirLock): Promise<JournalLog> {
   const file = journalPath(opts.dir);
   let seq = 0;
   let hash = GENESIS_HASH;
@@ -81,7 +92,7 @@ export async function openJournal(opts: JournalOptions): Promise<JournalLog> {
     opts.logger.warn({ file, keptRecords: seq, cutBytes: torn.end - goodEnd }, 'approval journal ended in a torn record (a crash mid-write); cut it, earlier records kept');
   }
   if (lines === 0) await syncDir(opts.dir);
-  return new JournalLog(file, fh, seq, hash, goodEnd, opts, dsync);
+  return new JournalLog(file, fh, seq, hash, goodEnd, opts, dsync, lock);
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -112,6 +123,7 @@ export class JournalLog implements ApprovalLog {
     private readonly opts: JournalOptions,
     /** The file was opened with O_DSYNC: a finished write is already durable. */
     private readonly dsync = false,
+    private readonly lock?: DirLock,
   ) {}
 
   head(): { seq: number; hash: string } {
@@ -140,6 +152,7 @@ export class JournalLog implements ApprovalLog {
     // Appends accepted before close are still written.
     while (this.draining) await this.writing;
     await this.fh.close();
+    this.lock?.release();
   }
 
   // `draining` must drop in the same tick the queue is seen empty: an append

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { pidAlive } from '../../pipeline/dir-lock.js';
 import { contentTypeFor } from './formats.js';
 import type { InsertFormat, QueryOptions, QueryResult, StoreOptions } from './store-protocol.js';
 import { quoteIdent } from './schema.js';
@@ -32,16 +33,6 @@ export function parseEndpoint(endpoint: string): ParsedEndpoint {
 
 const ORPHAN_SPOOL = /^sluice-insert-(\d+)-/;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, under another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * The temporary spools of in-memory engines whose process is gone: one killed
  * (kill -9, the OOM killer) cannot remove its own, and each holds up to a
@@ -54,7 +45,7 @@ function removeOrphanSpools(parent: string): void {
   try {
     for (const name of readdirSync(parent)) {
       const pid = Number(ORPHAN_SPOOL.exec(name)?.[1] ?? 0);
-      if (pid > 0 && pid !== process.pid && !alive(pid)) rmSync(join(parent, name), { recursive: true, force: true });
+      if (pid > 0 && pid !== process.pid && !pidAlive(pid)) rmSync(join(parent, name), { recursive: true, force: true });
     }
   } catch {
     // An unreadable temporary directory: mkdtemp below reports what matters.

@@ -7,12 +7,12 @@
 // and cut, the pointer is replaced by rename, and a segment is deleted only
 // once the pointer has moved past it. Delivery is at-least-once: a crash
 // between an export and the pointer's update replays that batch.
-import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { QueueFullError } from '../../pipeline/component.js';
+import { lockDir, type DirLock } from '../../pipeline/dir-lock.js';
 import { countItems, type Batch } from '../../pipeline/model.js';
 import { decodeLogs, decodeTraces } from '../../pipeline/otlp/decode-protobuf.js';
 import { encodeLogs, encodeTraces } from '../../pipeline/otlp/encode-protobuf.js';
@@ -83,15 +83,6 @@ export function readRecords(buf: Buffer, from: number): { records: Array<{ signa
   return { records, validEnd: at };
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class DiskQueue {
   private readonly segmentBytes: number;
   private fh: FileHandle | undefined;
@@ -103,18 +94,17 @@ export class DiskQueue {
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
   private failed: Error | undefined;
-  private lockPath: string;
+  private dirLock?: DirLock;
   private closed = false;
 
   constructor(private readonly o: DiskQueueOptions) {
     this.segmentBytes = o.segmentBytes ?? Math.max(1024 * 1024, Math.min(64 * 1024 * 1024, Math.floor(o.maxBytes / 8)));
-    this.lockPath = join(o.dir, 'LOCK');
   }
 
   /** Takes the directory, cuts a torn tail, and returns what was accepted but not yet exported, in order. */
   async open(): Promise<Replayed[]> {
     await mkdir(this.o.dir, { recursive: true });
-    this.lock();
+    this.dirLock = lockDir(this.o.dir, 'disk queue directory', 'give each Sluice process its own queue dir');
     this.committed = await this.readCursor();
     const segments = (await readdir(this.o.dir))
       .map((f) => SEGMENT_RE.exec(f))
@@ -244,11 +234,7 @@ export class DiskQueue {
     await this.flushing;
     await this.fh?.close();
     this.fh = undefined;
-    try {
-      if (readFileSync(this.lockPath, 'utf8').trim() === String(process.pid)) await rm(this.lockPath, { force: true });
-    } catch {
-      /* already gone */
-    }
+    this.dirLock?.release();
   }
 
   private async rotate(): Promise<void> {
@@ -273,19 +259,6 @@ export class DiskQueue {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { segment: 0, offset: 0 };
       throw err;
     }
-  }
-
-  /** One process per queue directory: two writers would interleave records. */
-  private lock(): void {
-    try {
-      const pid = Number(readFileSync(this.lockPath, 'utf8').trim());
-      if (pid && pid !== process.pid && pidAlive(pid)) {
-        throw new Error(`disk queue directory ${this.o.dir} is in use by process ${pid}; give each Sluice process its own queue dir`);
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    writeFileSync(this.lockPath, String(process.pid));
   }
 }
 

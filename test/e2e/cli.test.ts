@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
+import { packagePath } from '../../config/paths.js';
 import { runCli, startCli } from '../helpers/cli.js';
 
 test('every command has --help', async () => {
@@ -71,6 +72,40 @@ service:
     assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
   } finally {
     taken.close();
+  }
+});
+
+test('a second sluice on the same data directory exits 1 naming the process that holds it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
+  const config = (name: string) => {
+    const file = join(dir, `${name}.yaml`);
+    return writeFile(
+      file,
+      `receivers:
+  otlp:
+    protocols:
+      http: { endpoint: "127.0.0.1:0" }
+exporters:
+  debug: {}
+approvals:
+  policy_file: "${packagePath('config', 'policies', 'example.yaml')}"
+service:
+  data_dir: "${dir}"
+  telemetry: { admin: { endpoint: "127.0.0.1:0" } }
+  api: { endpoint: "127.0.0.1:0" }
+  pipelines:
+    traces: { receivers: [otlp], exporters: [debug] }
+`,
+    ).then(() => file);
+  };
+  const first = await startCli(['--config', await config('first')]);
+  try {
+    const second = await runCli(['start', '--config', await config('second')]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, new RegExp(`^sluice: cannot start: approval journal directory .* is in use by process ${first.child.pid}; one Sluice process per data directory`, 'm'));
+  } finally {
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0);
   }
 });
 
