@@ -26,6 +26,8 @@ export class ClickHouseExporter implements Exporter {
   private handle: ClickHouseHandle | undefined;
   private schemaReady = false;
   private schemaLoop: Promise<void> | undefined;
+  /** Embedded: the engine belongs to another live process (start fails with this). */
+  private heldElsewhere: Error | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
   private queryServer: QueryServer | undefined;
@@ -64,7 +66,11 @@ export class ClickHouseExporter implements Exporter {
     this.schemaLoop = this.ensureSchema(firstAttemptDone);
     // The embedded engine answers (or fails) on its own; a server that is
     // down or black-holed must not hold up the whole service.
-    if (this.handle.embedded) await firstAttempt;
+    if (this.handle.embedded) {
+      await firstAttempt;
+      // Another Sluice owns the embedded engine: no retry will change that.
+      if (this.heldElsewhere) throw this.heldElsewhere;
+    }
     else await Promise.race([firstAttempt, new Promise<void>((r) => setTimeout(r, FIRST_ATTEMPT_WAIT_MS).unref())]);
     if (this.handle.embedded && this.cfg.query_endpoint !== '') {
       const { host, port } = parseHostPort(this.cfg.query_endpoint);
@@ -113,6 +119,11 @@ export class ClickHouseExporter implements Exporter {
         if (attempt > 1) this.ctx.logger.info({ attempt }, 'ClickHouse schema ready');
         return;
       } catch (err) {
+        if (this.handle?.embedded && /data directory .* is in use by process \d+/.test((err as Error).message)) {
+          this.heldElsewhere = err as Error;
+          firstAttemptDone();
+          return;
+        }
         this.ctx.logger.warn(
           { err: safeMessage(err), attempt, retryInMs: delay, endpoint: redactEndpoint(this.cfg.endpoint) },
           'ClickHouse schema not created yet; retrying',

@@ -3,7 +3,7 @@
 // Runs inside the store worker thread (and in the test facade's child
 // process); never on the receivers' thread, because chDB stalls the event
 // loop of the thread that drives it.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,6 +41,23 @@ const ORPHAN_SPOOL = /^sluice-insert-(\d+)-/;
  * a Sluice older than the name, is left alone. Best effort: an error here
  * never stops an insert.
  */
+/**
+ * Why an embedded engine would not open, when it is another live process's:
+ * ClickHouse locks `<dir>/status` (which names its pid) for as long as it
+ * runs, and chDB's own error only says "Failed to create connection".
+ */
+function engineHeldBy(location: string): Error | undefined {
+  try {
+    const pid = Number(/^PID: (\d+)$/m.exec(readFileSync(join(location, 'status'), 'utf8'))?.[1] ?? 0);
+    if (pid > 0 && pid !== process.pid && pidAlive(pid)) {
+      return new Error(`the embedded ClickHouse data directory ${location} is in use by process ${pid}; one Sluice process per data directory (or point exporters.clickhouse.endpoint at a ClickHouse server)`);
+    }
+  } catch {
+    // No status file: not that.
+  }
+  return undefined;
+}
+
 function removeOrphanSpools(parent: string): void {
   try {
     for (const name of readdirSync(parent)) {
@@ -159,7 +176,11 @@ export class StoreBackend {
       // lives as long as the store. (':memory:' is a throwaway: defaults.)
       if (!this.engine && this.endpoint.location !== ':memory:') {
         const { Session } = (await import('chdb')).default;
-        this.engine = new Session(this.endpoint.location, { connectionArgs: EMBEDDED_ENGINE_ARGS });
+        try {
+          this.engine = new Session(this.endpoint.location, { connectionArgs: EMBEDDED_ENGINE_ARGS });
+        } catch (err) {
+          throw engineHeldBy(this.endpoint.location) ?? err;
+        }
       }
       const connection = createChdbConnection({ path: this.endpoint.location });
       const client = createClient({ connection } as Parameters<typeof createClient>[0]);

@@ -75,34 +75,37 @@ service:
   }
 });
 
-test('a second sluice on the same data directory exits 1 naming the process that holds it', async () => {
+test('a second sluice on the same data directory exits 1 naming the process that holds it (approval journal, embedded ClickHouse)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
-  const config = (name: string) => {
+  const config = async (name: string, approvals: boolean) => {
     const file = join(dir, `${name}.yaml`);
-    return writeFile(
+    await writeFile(
       file,
       `receivers:
   otlp:
     protocols:
       http: { endpoint: "127.0.0.1:0" }
 exporters:
-  debug: {}
-approvals:
-  policy_file: "${packagePath('config', 'policies', 'example.yaml')}"
-service:
+  clickhouse: { endpoint: "embedded:${join(dir, 'ch')}", query_endpoint: "" }
+${approvals ? `approvals:\n  policy_file: "${packagePath('config', 'policies', 'example.yaml')}"\n` : ''}service:
   data_dir: "${dir}"
   telemetry: { admin: { endpoint: "127.0.0.1:0" } }
   api: { endpoint: "127.0.0.1:0" }
   pipelines:
-    traces: { receivers: [otlp], exporters: [debug] }
+    traces: { receivers: [otlp], exporters: [clickhouse] }
 `,
-    ).then(() => file);
+    );
+    return file;
   };
-  const first = await startCli(['--config', await config('first')]);
+  const first = await startCli(['--config', await config('first', true)]);
   try {
-    const second = await runCli(['start', '--config', await config('second')]);
-    assert.equal(second.code, 1);
-    assert.match(second.stderr, new RegExp(`^sluice: cannot start: approval journal directory .* is in use by process ${first.child.pid}; one Sluice process per data directory`, 'm'));
+    const journal = await runCli(['start', '--config', await config('second', true)]);
+    assert.equal(journal.code, 1);
+    assert.match(journal.stderr, new RegExp(`^sluice: cannot start: approval journal directory .* is in use by process ${first.child.pid}; one Sluice process per data directory`, 'm'));
+    // Without approvals it gets as far as the embedded engine, which chDB only calls a failed connection.
+    const engine = await runCli(['start', '--config', await config('third', false)]);
+    assert.equal(engine.code, 1);
+    assert.match(engine.stderr, new RegExp(`^sluice: cannot start: the embedded ClickHouse data directory .*ch is in use by process ${first.child.pid}; one Sluice process per data directory`, 'm'));
   } finally {
     first.child.kill('SIGTERM');
     assert.equal(await first.exited, 0);
