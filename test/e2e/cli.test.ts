@@ -13,6 +13,37 @@ import { createChdbConnection } from 'chdb/connection';
 import { packagePath } from '../../config/paths.js';
 import { runCli, startCli } from '../helpers/cli.js';
 
+/**
+ * A config file in `dir`: one OTLP/HTTP receiver (port `http`, 0 = free), one
+ * traces pipeline, the admin port and the API on free ports, state in `dir`.
+ */
+async function writeConfig(
+  dir: string,
+  name: string,
+  o: { http?: number; processors?: Record<string, string>; exporters: Record<string, string>; approvals?: boolean; service?: string },
+): Promise<string> {
+  const file = join(dir, `${name}.yaml`);
+  const section = (items: Record<string, string>) => Object.entries(items).map(([id, c]) => `  ${id}: ${c}`).join('\n');
+  const ids = (items: Record<string, string> = {}) => Object.keys(items).join(', ');
+  await writeFile(
+    file,
+    `receivers:
+  otlp:
+    protocols:
+      http: { endpoint: "127.0.0.1:${o.http ?? 0}" }
+${o.processors ? `processors:\n${section(o.processors)}\n` : ''}exporters:
+${section(o.exporters)}
+${o.approvals ? `approvals:\n  policy_file: "${packagePath('config', 'policies', 'example.yaml')}"\n` : ''}service:
+  data_dir: "${dir}"
+${o.service ?? ''}  telemetry: { admin: { endpoint: "127.0.0.1:0" } }
+  api: { endpoint: "127.0.0.1:0" }
+  pipelines:
+    traces: { receivers: [otlp], processors: [${ids(o.processors)}], exporters: [${ids(o.exporters)}] }
+`,
+  );
+  return file;
+}
+
 test('every command has --help', async () => {
   for (const args of [['--help'], ['start', '--help'], ['validate', '--help'], ['redact', '--help'], ['audit', '--help']]) {
     const r = await runCli(args);
@@ -48,23 +79,7 @@ test('start that cannot listen exits 1 with the reason on one line, not a stack 
   const taken = createServer();
   await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
   const port = (taken.address() as AddressInfo).port;
-  const config = join(dir, 'sluice.yaml');
-  await writeFile(
-    config,
-    `receivers:
-  otlp:
-    protocols:
-      http: { endpoint: "127.0.0.1:${port}" }
-exporters:
-  debug: {}
-service:
-  data_dir: "${dir}"
-  telemetry: { admin: { endpoint: "127.0.0.1:0" } }
-  api: { endpoint: "127.0.0.1:0" }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [debug] }
-`,
-  );
+  const config = await writeConfig(dir, 'sluice', { http: port, exporters: { debug: '{}' } });
   try {
     const r = await runCli(['start', '--config', config]);
     assert.equal(r.code, 1);
@@ -77,26 +92,8 @@ service:
 
 test('a second sluice on the same data directory exits 1 naming the process that holds it (approval journal, embedded ClickHouse)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
-  const config = async (name: string, approvals: boolean) => {
-    const file = join(dir, `${name}.yaml`);
-    await writeFile(
-      file,
-      `receivers:
-  otlp:
-    protocols:
-      http: { endpoint: "127.0.0.1:0" }
-exporters:
-  clickhouse: { endpoint: "embedded:${join(dir, 'ch')}", query_endpoint: "" }
-${approvals ? `approvals:\n  policy_file: "${packagePath('config', 'policies', 'example.yaml')}"\n` : ''}service:
-  data_dir: "${dir}"
-  telemetry: { admin: { endpoint: "127.0.0.1:0" } }
-  api: { endpoint: "127.0.0.1:0" }
-  pipelines:
-    traces: { receivers: [otlp], exporters: [clickhouse] }
-`,
-    );
-    return file;
-  };
+  const ch = { clickhouse: `{ endpoint: "embedded:${join(dir, 'ch')}", query_endpoint: "" }` };
+  const config = (name: string, approvals: boolean) => writeConfig(dir, name, { exporters: ch, approvals });
   const first = await startCli(['--config', await config('first', true)]);
   try {
     const journal = await runCli(['start', '--config', await config('second', true)]);
@@ -114,25 +111,11 @@ ${approvals ? `approvals:\n  policy_file: "${packagePath('config', 'policies', '
 
 test('SIGTERM drains the queue into ClickHouse and exits 0, with node tuned by V8 flags as operators do', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
-  const config = join(dir, 'sluice.yaml');
-  await writeFile(
-    config,
-    `receivers:
-  otlp:
-    protocols:
-      http: { endpoint: "127.0.0.1:0" }
-processors:
-  batch: { timeout: 60s, send_batch_size: 100000 }
-exporters:
-  clickhouse: { endpoint: "embedded:${join(dir, 'ch')}", query_endpoint: "" }
-service:
-  data_dir: "${dir}"
-  shutdown_timeout: 20s
-  telemetry: { admin: { endpoint: "127.0.0.1:0" } }
-  pipelines:
-    traces: { receivers: [otlp], processors: [batch], exporters: [clickhouse] }
-`,
-  );
+  const config = await writeConfig(dir, 'sluice', {
+    processors: { batch: '{ timeout: 60s, send_batch_size: 100000 }' },
+    exporters: { clickhouse: `{ endpoint: "embedded:${join(dir, 'ch')}", query_endpoint: "" }` },
+    service: '  shutdown_timeout: 20s\n',
+  });
   // V8 flags on node's command line: the store worker once got them as
   // execArgv, refused to start, and no row was ever written.
   const sluice = await startCli(['--config', config], {}, ['--max-old-space-size=2048', '--max-semi-space-size=16']);
