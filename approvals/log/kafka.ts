@@ -196,7 +196,10 @@ export class KafkaApprovalLog implements ApprovalLog {
   async open(): Promise<void> {
     const { topic } = this.opts.config;
     const admin = this.kafka.admin();
-    await admin.connect();
+    await admin.connect().catch((err: Error) => {
+      // kafkajs says only "Connection error: connect ECONNREFUSED …".
+      throw new Error(`the approval log on Kafka (brokers ${this.opts.config.brokers.join(', ')}) cannot be reached: ${err.message}; check approvals.log.brokers and that Kafka is up`);
+    });
     try {
       // Every record from the first is needed to rebuild and verify the chain: no retention, no compaction.
       await admin

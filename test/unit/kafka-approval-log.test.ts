@@ -154,3 +154,11 @@ describe('approval log on kafka', () => {
     assert.equal(fresh.stateOf(id), 'pending');
   });
 });
+
+test('brokers that cannot be reached: the start fails naming the approval log, the brokers and the setting', async () => {
+  const config = kafkaApprovalLogSchema.parse({ type: 'kafka', brokers: ['127.0.0.1:1'], topic: 'sluice.approvals' });
+  await assert.rejects(
+    openKafkaApprovalLog({ config, logger }),
+    /^Error: the approval log on Kafka \(brokers 127\.0\.0\.1:1\) cannot be reached: .*ECONNREFUSED.*; check approvals\.log\.brokers/,
+  );
+});
