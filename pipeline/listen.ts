@@ -3,13 +3,9 @@
 // "listen EADDRINUSE: address already in use 127.0.0.1:4318" names none of
 // the five listeners a Sluice process may have.
 import type { Server } from 'node:net';
+import type { HostPort } from '../config/units.js';
 
-export interface Endpoint {
-  host: string;
-  port: number;
-}
-
-export function listenError(err: unknown, what: string, at: Endpoint, fix: string): Error {
+export function listenError(err: unknown, what: string, at: HostPort, fix: string): Error {
   const e = err as NodeJS.ErrnoException;
   const text = `${e.code ?? ''} ${e.message ?? ''}`;
   const why = /EADDRINUSE|address already in use/i.test(text)
@@ -23,7 +19,7 @@ export function listenError(err: unknown, what: string, at: Endpoint, fix: strin
 }
 
 /** server.listen, rejecting with listenError. */
-export async function listenOn(server: Server, at: Endpoint, what: string, fix: string): Promise<void> {
+export async function listenOn(server: Server, at: HostPort, what: string, fix: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(at.port, at.host, () => {

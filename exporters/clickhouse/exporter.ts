@@ -10,6 +10,7 @@ import { LOGS_COLUMNS, resourceLogsTsv } from './logs-tsv.js';
 import { startQueryServer, type QueryServer } from './query-server.js';
 import { schemaStatements, settingsUpgradeStatements, type SchemaOptions } from './schema.js';
 import { openClickHouse, type ClickHouseHandle } from './store.js';
+import { ENGINE_IN_USE } from './store-protocol.js';
 import { TRACES_COLUMNS, resourceSpansTsv } from './traces-tsv.js';
 import { TextWriter } from './tsv-common.js';
 
@@ -119,7 +120,7 @@ export class ClickHouseExporter implements Exporter {
         if (attempt > 1) this.ctx.logger.info({ attempt }, 'ClickHouse schema ready');
         return;
       } catch (err) {
-        if (this.handle?.embedded && /data directory .* is in use by process \d+/.test((err as Error).message)) {
+        if ((err as { code?: unknown }).code === ENGINE_IN_USE) {
           this.heldElsewhere = err as Error;
           firstAttemptDone();
           return;

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { pidAlive } from '../../pipeline/dir-lock.js';
 import { contentTypeFor } from './formats.js';
-import type { InsertFormat, QueryOptions, QueryResult, StoreOptions } from './store-protocol.js';
+import { ENGINE_IN_USE, type InsertFormat, type QueryOptions, type QueryResult, type StoreOptions } from './store-protocol.js';
 import { quoteIdent } from './schema.js';
 import { formatOf } from './sql-text.js';
 
@@ -31,6 +31,24 @@ export function parseEndpoint(endpoint: string): ParsedEndpoint {
   throw new Error(`unsupported ClickHouse endpoint "${endpoint}": use "embedded:<dir>", "embedded::memory:" or http(s)://host:8123`);
 }
 
+/**
+ * Why an embedded engine would not open, when it is another live process's:
+ * ClickHouse locks `<dir>/status` (which names its pid) for as long as it
+ * runs, and chDB's own error only says "Failed to create connection".
+ */
+function engineHeldBy(location: string): Error | undefined {
+  try {
+    const pid = Number(/^PID: (\d+)$/m.exec(readFileSync(join(location, 'status'), 'utf8'))?.[1] ?? 0);
+    if (pid > 0 && pid !== process.pid && pidAlive(pid)) {
+      const msg = `the embedded ClickHouse data directory ${location} is in use by process ${pid}; one Sluice process per data directory (or point exporters.clickhouse.endpoint at a ClickHouse server)`;
+      return Object.assign(new Error(msg), { code: ENGINE_IN_USE });
+    }
+  } catch {
+    // No status file: not that.
+  }
+  return undefined;
+}
+
 const ORPHAN_SPOOL = /^sluice-insert-(\d+)-/;
 
 /**
@@ -41,23 +59,6 @@ const ORPHAN_SPOOL = /^sluice-insert-(\d+)-/;
  * a Sluice older than the name, is left alone. Best effort: an error here
  * never stops an insert.
  */
-/**
- * Why an embedded engine would not open, when it is another live process's:
- * ClickHouse locks `<dir>/status` (which names its pid) for as long as it
- * runs, and chDB's own error only says "Failed to create connection".
- */
-function engineHeldBy(location: string): Error | undefined {
-  try {
-    const pid = Number(/^PID: (\d+)$/m.exec(readFileSync(join(location, 'status'), 'utf8'))?.[1] ?? 0);
-    if (pid > 0 && pid !== process.pid && pidAlive(pid)) {
-      return new Error(`the embedded ClickHouse data directory ${location} is in use by process ${pid}; one Sluice process per data directory (or point exporters.clickhouse.endpoint at a ClickHouse server)`);
-    }
-  } catch {
-    // No status file: not that.
-  }
-  return undefined;
-}
-
 function removeOrphanSpools(parent: string): void {
   try {
     for (const name of readdirSync(parent)) {

@@ -50,6 +50,9 @@ export type StoreResponse =
   | { id: number; ok: true; result?: unknown }
   | { id: number; ok: false; error: SerializedError };
 
+/** Error code: the embedded engine's directory belongs to another live process (no retry helps). */
+export const ENGINE_IN_USE = 'SLUICE_ENGINE_IN_USE';
+
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof Error) {
     const e = err as Error & { code?: unknown; type?: unknown };
